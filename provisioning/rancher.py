@@ -1,0 +1,518 @@
+"""Rancher 1.6 (API v2-beta) client: the agent registration, the project's hosts, host removal.
+
+One requests session with basic auth (an environment or account API key), a timeout on every
+request and retries with backoff for the calls that are safe to repeat::
+
+    rancher = RancherClient("https://rancher.example.com", access_key, secret_key, "1a5")
+    registration = rancher.registration()    # an active token, created when there is none
+    ready = [host for host in rancher.hosts() if host.healthy]
+
+Every failure leaves this module as one of the ``provisioning.errors`` types, with a message a
+person can act on and never the secret key::
+
+    RancherAuthError     401/403: the API key was refused
+    RancherRefused       other 4xx (no such project, an action the host's state forbids)
+    RancherUnavailable   5xx after retries, timeouts, connection errors, a token never active
+    RancherError         an answer that is not Rancher's API (a proxy's login page, say)
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from http.client import RemoteDisconnected
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError, ProtocolError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
+from urllib3.util.retry import Retry
+
+from provisioning.errors import (
+    RancherAuthError,
+    RancherError,
+    RancherRefused,
+    RancherUnavailable,
+)
+
+__all__ = [
+    "UNHEALTHY_STATES",
+    "RancherClient",
+    "RancherHost",
+    "Registration",
+]
+
+logger = logging.getLogger(__name__)
+
+UNHEALTHY_STATES = frozenset({"reconnecting", "disconnected", "error"})
+_GONE_STATES = frozenset({"removing", "removed", "purging", "purged"})
+_RETRY_STATUSES = (500, 502, 503, 504)
+# POST is left out: creating a token twice is harmless but wasteful, and an action such as
+# deactivate answers 409 when repeated; callers re-read state and call again instead.
+_RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_MAX_PAGES = 1000
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What an agent needs to join the project: image, registration URL, the full command."""
+
+    image: str
+    registration_url: str
+    command: str
+    token: str
+
+
+@dataclass(frozen=True)
+class RancherHost:
+    """One host of the project as the v2-beta API lists it."""
+
+    id: str
+    hostname: str
+    state: str
+    agent_state: str | None
+    ip: str | None
+    labels: dict[str, str] = field(default_factory=dict)
+    removed: bool = False
+
+    @property
+    def healthy(self) -> bool:
+        """Registered and healthy: state active, agent state active or null, not removed."""
+        return self.state == "active" and self.agent_state in ("active", None) and not self.removed
+
+    @property
+    def unhealthy(self) -> bool:
+        """The agent lost its connection or errored (reconnecting, disconnected, error)."""
+        return self.state in UNHEALTHY_STATES or self.agent_state in UNHEALTHY_STATES
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> RancherHost:
+        """Build from a v2-beta host resource."""
+        labels = data.get("labels") or {}
+        return cls(
+            id=str(data["id"]),
+            hostname=data.get("hostname") or data.get("name") or "",
+            state=data.get("state") or "",
+            agent_state=data.get("agentState"),
+            ip=data.get("agentIpAddress"),
+            labels={str(k): "" if v is None else str(v) for k, v in labels.items()},
+            removed=data.get("removed") is not None,
+        )
+
+
+class _TimeoutAdapter(HTTPAdapter):
+    """An HTTPAdapter that gives every request a timeout unless the caller set one."""
+
+    def __init__(self, timeout: float, **kwargs: Any) -> None:
+        self._timeout = timeout
+        super().__init__(**kwargs)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout
+        return super().send(request, **kwargs)
+
+
+class RancherClient:
+    """A Rancher 1.6 project seen through its v2-beta API."""
+
+    def __init__(
+        self,
+        url: str,
+        access_key: str,
+        secret_key: str,
+        project_id: str,
+        *,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        token_wait: float = 30.0,
+        token_poll: float = 1.0,
+        page_size: int = 1000,
+        state_wait: float = 30.0,
+        state_poll: float = 1.0,
+    ) -> None:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"Rancher URL must be http(s)://host[:port], not {url!r}")
+        path = parts.path.rstrip("/")
+        # RANCHER_URL is often copied from an API key page that shows .../v2-beta or .../v1.
+        for suffix in ("/v2-beta", "/v1"):
+            if path.endswith(suffix):
+                path = path[: -len(suffix)]
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        netloc = host + (f":{parts.port}" if parts.port else "")
+        # Credentials never ride in the URL: they would end up in messages and logs.
+        self._base = urlunsplit((parts.scheme, netloc, path, "", ""))
+        self._project = f"{self._base}/v2-beta/projects/{project_id}"
+        self.project_id = project_id
+        self._access_key = access_key
+        self._timeout = timeout
+        self._retries = retries
+        self._token_wait = token_wait
+        self._token_poll = token_poll
+        self._page_size = page_size
+        self._state_wait = state_wait
+        self._state_poll = state_poll
+        self._session = requests.Session()
+        self._session.auth = (access_key, secret_key)
+        self._session.headers["Accept"] = "application/json"
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            backoff_factor=backoff,
+            status_forcelist=_RETRY_STATUSES,
+            allowed_methods=_RETRY_METHODS,
+            raise_on_status=False,
+            # A server-chosen Retry-After could stretch a watcher tick without bound.
+            respect_retry_after_header=False,
+        )
+        adapter = _TimeoutAdapter(timeout, max_retries=retry)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    @property
+    def url(self) -> str:
+        """The Rancher server's base URL (without credentials or API version)."""
+        return self._base
+
+    def __repr__(self) -> str:
+        return f"RancherClient({self._base!r}, project_id={self.project_id!r})"
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._session.close()
+
+    def __enter__(self) -> RancherClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- public calls ----------------------------------------------------------------------
+
+    def check_credentials(self) -> None:
+        """Fail fast when the key is refused or the project does not exist."""
+        self._get_json(self._project, what=f"read project {self.project_id}")
+
+    def registration(self) -> Registration:
+        """The project's active registration token; create one and wait for it if there is none."""
+        what = f"list the registration tokens of project {self.project_id}"
+        collection = self._get_json(
+            f"{self._project}/registrationtokens", what=what, params={"state": "active"}
+        )
+        for token in _data(collection, what):
+            if _usable_token(token):
+                return _registration_from(token)
+        created = self._json(
+            self._request(
+                "POST",
+                f"{self._project}/registrationtokens",
+                what=f"create a registration token in project {self.project_id}",
+                json={},
+            ),
+            "create a registration token",
+        )
+        return self._wait_for_token(created)
+
+    def hosts(self) -> list[RancherHost]:
+        """Every host of the project, following ``pagination.next`` across pages."""
+        what = f"list the hosts of project {self.project_id}"
+        url: str | None = f"{self._project}/hosts"
+        params: dict[str, Any] | None = {"limit": self._page_size}
+        seen: set[str] = set()
+        hosts: dict[str, RancherHost] = {}
+        while url is not None:
+            if url in seen or len(seen) >= _MAX_PAGES:
+                raise RancherError(
+                    f"Rancher at {self._base} sent a host list whose pages do not end "
+                    f"(page {len(seen) + 1} at {url}); the server's pagination looks broken."
+                )
+            seen.add(url)
+            page = self._get_json(url, what=what, params=params)
+            for item in _data(page, what):
+                if item.get("type", "host") == "host" and item.get("id") is not None:
+                    host = RancherHost.from_api(item)
+                    hosts.setdefault(host.id, host)
+            next_link = (page.get("pagination") or {}).get("next")
+            url = self._follow(next_link) if next_link else None
+            params = None
+        return list(hosts.values())
+
+    def host(self, host_id: str) -> RancherHost | None:
+        """One host by id, or None when Rancher has no such host."""
+        response = self._request(
+            "GET",
+            f"{self._project}/hosts/{host_id}",
+            what=f"read host {host_id}",
+            allow=(404,),
+        )
+        if response.status_code == 404:
+            return None
+        return RancherHost.from_api(self._json(response, f"read host {host_id}"))
+
+    def remove_host(self, host_id: str) -> None:
+        """Deactivate the host, wait until it is inactive, then delete it; gone already is fine."""
+        host = self.host(host_id)
+        if host is None or host.removed or host.state in _GONE_STATES:
+            return
+        if host.state not in ("inactive", "deactivating"):
+            # 409/422: the state moved under us (another remover, the host went inactive);
+            # the wait below reads the state again either way.
+            response = self._request(
+                "POST",
+                f"{self._project}/hosts/{host_id}",
+                what=f"deactivate host {host_id} ({host.hostname})",
+                params={"action": "deactivate"},
+                json={},
+                allow=(404, 409, 422),
+            )
+            if response.status_code == 404:
+                return
+        if not self._wait_inactive(host_id, host.hostname):
+            return
+        self._request(
+            "DELETE",
+            f"{self._project}/hosts/{host_id}",
+            what=f"delete host {host_id} ({host.hostname})",
+            allow=(404,),
+        )
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _wait_for_token(self, token: Mapping[str, Any]) -> Registration:
+        token_id = token.get("id")
+        link = (token.get("links") or {}).get("self")
+        url = self._follow(link) if link else f"{self._project}/registrationtokens/{token_id}"
+        deadline = time.monotonic() + self._token_wait
+        while True:
+            if _usable_token(token):
+                return _registration_from(token)
+            state = token.get("state")
+            if state in ("inactive", "error", *_GONE_STATES):
+                raise RancherError(
+                    f"Rancher's new registration token {token_id} went {state} instead of active;"
+                    f" look at project {self.project_id}'s registration tokens in Rancher."
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RancherUnavailable(
+                    f"Rancher created registration token {token_id} but it was still {state} "
+                    f"after {self._token_wait:g} s; Rancher may be overloaded, try again later."
+                )
+            time.sleep(min(self._token_poll, remaining))
+            token = self._get_json(url, what=f"read registration token {token_id}")
+
+    def _wait_inactive(self, host_id: str, hostname: str) -> bool:
+        """Poll until the host is inactive (True) or gone (False), bounded by state_wait."""
+        deadline = time.monotonic() + self._state_wait
+        while True:
+            host = self.host(host_id)
+            if host is None or host.removed or host.state in _GONE_STATES:
+                return False
+            if host.state == "inactive":
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RancherUnavailable(
+                    f"Rancher did not deactivate host {host_id} ({hostname}) within "
+                    f"{self._state_wait:g} s (it is {host.state}); try removing it again later."
+                )
+            time.sleep(min(self._state_poll, remaining))
+
+    def _follow(self, link: str) -> str:
+        """A link from a Rancher answer, re-rooted on our base URL.
+
+        Behind a TLS-terminating proxy Rancher often writes http:// links, and a link to another
+        host must never receive our credentials; only the API path is taken from the link.
+        """
+        parts = urlsplit(link)
+        at = parts.path.find("/v2-beta/")
+        if at < 0:
+            raise RancherError(
+                f"Rancher at {self._base} sent a link outside its API ({link}); "
+                "check that RANCHER_URL is the Rancher server itself."
+            )
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{self._base}{parts.path[at:]}{query}"
+
+    def _get_json(
+        self, url: str, *, what: str, params: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return self._json(self._request("GET", url, what=what, params=params), what)
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        allow: tuple[int, ...] = (),
+    ) -> requests.Response:
+        started = time.monotonic()
+        try:
+            response = self._session.request(method, url, params=params, json=json)
+        except requests.RequestException as exc:
+            logger.debug("Rancher %s %s failed: %s", method, urlsplit(url).path, type(exc).__name__)
+            raise self._transport_error(exc, what) from exc
+        logger.debug(
+            "Rancher %s %s -> %s in %.2f s",
+            method,
+            urlsplit(url).path,
+            response.status_code,
+            time.monotonic() - started,
+        )
+        if response.status_code in allow or response.status_code < 300:
+            return response
+        raise self._status_error(response, method, what)
+
+    def _json(self, response: requests.Response, what: str) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            content_type = response.headers.get("Content-Type", "no content type")
+            raise RancherError(
+                f"Rancher at {self._base} answered '{what}' with something that is not its API "
+                f"(HTTP {response.status_code}, {content_type}); check that RANCHER_URL is the "
+                "Rancher server itself and not a proxy or login page."
+            )
+        return body
+
+    def _status_error(self, response: requests.Response, method: str, what: str) -> RancherError:
+        status = response.status_code
+        detail = _server_message(response)
+        if status in (401, 403):
+            return RancherAuthError(
+                f"Rancher refused the API key: HTTP {status} ({detail}) when trying to {what}. "
+                f"Check RANCHER_ACCESS_KEY ({self._access_key}) and RANCHER_SECRET_KEY, and that "
+                f"the key is an environment or account key with access to project "
+                f"{self.project_id}.",
+                status=status,
+            )
+        if status == 404:
+            return RancherRefused(
+                f"Rancher has no {urlsplit(response.url).path} (HTTP 404) when trying to {what}; "
+                f"check RANCHER_URL ({self._base}) and RANCHER_PROJECT_ID ({self.project_id}).",
+                status=status,
+            )
+        if 400 <= status < 500:
+            return RancherRefused(
+                f"Rancher refused to {what}: HTTP {status} ({detail}).", status=status
+            )
+        if status >= 500:
+            retried = (
+                f" after {self._retries} retries"
+                if method in _RETRY_METHODS and self._retries
+                else ""
+            )
+            return RancherUnavailable(
+                f"Rancher at {self._base} failed to {what}: HTTP {status} ({detail}){retried}; "
+                "try again later, and look at the Rancher server's logs if it persists.",
+                status=status,
+            )
+        return RancherError(
+            f"Rancher at {self._base} answered '{what}' with an unexpected HTTP {status}; "
+            "check that RANCHER_URL is the Rancher server itself.",
+            status=status,
+        )
+
+    def _transport_error(self, exc: requests.RequestException, what: str) -> RancherUnavailable:
+        causes = list(_causes(exc))
+        if any(isinstance(c, socket.gaierror) for c in causes):
+            reason = f"the host name {urlsplit(self._base).hostname} does not resolve"
+        elif any(isinstance(c, ConnectionRefusedError) for c in causes):
+            reason = "connection refused"
+        elif any(
+            isinstance(c, requests.Timeout | TimeoutError)
+            or (isinstance(c, Urllib3Timeout) and not isinstance(c, NewConnectionError))
+            for c in causes
+        ):
+            return RancherUnavailable(
+                f"Rancher at {self._base} did not answer within {self._timeout:g} s when trying "
+                f"to {what}; check that it is running and reachable from the bot."
+            )
+        elif any(isinstance(c, ssl.SSLError | requests.exceptions.SSLError) for c in causes):
+            reason = "the TLS handshake failed; check the server's certificate"
+        elif any(
+            isinstance(c, ConnectionResetError | RemoteDisconnected | ProtocolError) for c in causes
+        ):
+            reason = "the connection closed without an answer"
+        else:
+            reason = type(exc).__name__
+        return RancherUnavailable(
+            f"Rancher at {self._base} could not be reached ({reason}) when trying to {what}; "
+            "check RANCHER_URL and that the server is running."
+        )
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps: urllib3 hides the socket error a few levels down."""
+    stack: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = [getattr(current, "reason", None), current.__cause__, current.__context__]
+        linked += list(current.args)
+        stack.extend(item for item in linked if isinstance(item, BaseException))
+
+
+def _server_message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and (body.get("message") or body.get("code")):
+        return str(body.get("message") or body.get("code"))
+    text = " ".join(response.text.split())[:200]
+    return text or response.reason or "no detail"
+
+
+def _data(collection: Mapping[str, Any], what: str) -> list[dict[str, Any]]:
+    data = collection.get("data")
+    if not isinstance(data, list):
+        raise RancherError(
+            f"Rancher's answer to '{what}' has no 'data' list; is RANCHER_URL a Rancher 1.6 server?"
+        )
+    return [item for item in data if isinstance(item, dict)]
+
+
+def _usable_token(token: Mapping[str, Any]) -> bool:
+    return (
+        token.get("state") == "active"
+        and token.get("removed") is None
+        and bool(token.get("token"))
+        and bool(token.get("registrationUrl"))
+        and bool(token.get("command"))
+    )
+
+
+def _registration_from(token: Mapping[str, Any]) -> Registration:
+    command = token["command"]
+    image = token.get("image")
+    if not image:
+        # Older servers leave image out; the command names it just before the URL.
+        words = command.split()
+        image = next((w for w in words if w.split(":")[0].endswith("rancher/agent")), "")
+    return Registration(
+        image=image,
+        registration_url=token["registrationUrl"],
+        command=command,
+        token=token["token"],
+    )

@@ -42,7 +42,7 @@ __all__ = [
 class ProvisioningError(Exception):
     """Base of every provisioning error; ``.message`` says what happened and what to do."""
 
-    # Every message of the class starts with it, so a stored message still tells its kind.
+    # Every message of the class starts with it, so a reader of a stored message knows its kind.
     prefix: ClassVar[str] = ""
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
@@ -75,7 +75,7 @@ class ExoscaleRefused(ExoscaleError):
 class ExoscaleUnavailable(ExoscaleError):
     """Exoscale could not be reached or kept failing (5xx/429 after retries, timeouts).
 
-    Worth trying again later; a per-host error string starting with ``prefix`` is one of these.
+    Worth trying again later.
     """
 
     prefix: ClassVar[str] = "Exoscale is unavailable: "

@@ -94,6 +94,7 @@ class Stack:
             retries=1,
             backoff=0.01,
             token_poll=0.02,
+            state_poll=0.02,
         )
         self.provisioner = Provisioner(
             self.store,

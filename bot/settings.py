@@ -72,6 +72,7 @@ class Settings:
     rancher_access_key: str | None = None
     rancher_secret_key: str | None = field(default=None, repr=False)
     rancher_project_id: str | None = None
+    rancher_token: str | None = field(default=None, repr=False)
     database: str = DEFAULT_DATABASE
     approvers: tuple[str, ...] = ()
     allow_self_approval: bool = False
@@ -93,8 +94,15 @@ class Settings:
 
     @property
     def rancher_configured(self) -> bool:
-        """True when RANCHER_URL (and so its keys and project) is set."""
+        """True when RANCHER_URL (and so a token, or keys and a project) is set."""
         return self.rancher_url is not None
+
+    @property
+    def rancher_api(self) -> str | None:
+        """Which Rancher the bot talks to: "v2" (API v3, a token), "v1.6" (keys), or None."""
+        if self.rancher_url is None:
+            return None
+        return "v2" if self.rancher_token is not None else "v1.6"
 
     @property
     def workspace_credentials(self) -> tuple[str, str] | None:
@@ -149,15 +157,8 @@ class Settings:
         _require_pair(values, "EXOSCALE_API_KEY", "EXOSCALE_API_SECRET")
 
         rancher_url = values.text("RANCHER_URL", check=_url)
-        rancher_vars = ("RANCHER_ACCESS_KEY", "RANCHER_SECRET_KEY", "RANCHER_PROJECT_ID")
-        if rancher_url is not None:
-            for name in rancher_vars:
-                if not values.is_set(name):
-                    raise SettingsError(name, "is not set; RANCHER_URL needs it")
-        else:
-            for name in rancher_vars:
-                if values.is_set(name):
-                    raise SettingsError("RANCHER_URL", f"is not set, but {name} is")
+        rancher_token = values.text("RANCHER_TOKEN", check=_rancher_token)
+        _check_rancher_choice(values, url_set=rancher_url is not None)
 
         slack_api_url = values.text("SLACK_API_URL", check=_url) or DEFAULT_SLACK_API_URL
         return cls(
@@ -176,6 +177,7 @@ class Settings:
             rancher_access_key=values.text("RANCHER_ACCESS_KEY"),
             rancher_secret_key=values.text("RANCHER_SECRET_KEY"),
             rancher_project_id=values.text("RANCHER_PROJECT_ID", check=_project_id),
+            rancher_token=rancher_token,
             # A path may contain spaces, so only surrounding blanks are dropped.
             database=values.raw("BOT_DATABASE") or DEFAULT_DATABASE,
             approvers=values.parsed("BOT_APPROVERS", _approvers, default=()),
@@ -269,6 +271,57 @@ def _require_pair(values: _Reader, first: str, second: str) -> None:
         raise SettingsError(second, f"is not set, but {first} is; set both or neither")
     if values.is_set(second) and not values.is_set(first):
         raise SettingsError(first, f"is not set, but {second} is; set both or neither")
+
+
+_RANCHER_16_VARS = ("RANCHER_ACCESS_KEY", "RANCHER_SECRET_KEY", "RANCHER_PROJECT_ID")
+
+
+def _check_rancher_choice(values: _Reader, *, url_set: bool) -> None:
+    """RANCHER_URL + RANCHER_TOKEN is Rancher 2.x; + keys and project is 1.6; nothing else."""
+    token = values.is_set("RANCHER_TOKEN")
+    keys = [name for name in ("RANCHER_ACCESS_KEY", "RANCHER_SECRET_KEY") if values.is_set(name)]
+    if token and keys:
+        raise SettingsError(
+            "RANCHER_TOKEN",
+            f"is set together with {' and '.join(keys)}; set RANCHER_TOKEN for Rancher 2.x or "
+            "RANCHER_ACCESS_KEY, RANCHER_SECRET_KEY and RANCHER_PROJECT_ID for Rancher 1.6, "
+            "not both",
+        )
+    if token and values.is_set("RANCHER_PROJECT_ID"):
+        raise SettingsError(
+            "RANCHER_PROJECT_ID",
+            "is a Rancher 1.6 setting, but RANCHER_TOKEN (Rancher 2.x) is set; unset "
+            "RANCHER_PROJECT_ID (with Rancher 2.x the cluster is chosen per request)",
+        )
+    if not url_set:
+        for name in ("RANCHER_TOKEN", *_RANCHER_16_VARS):
+            if values.is_set(name):
+                raise SettingsError("RANCHER_URL", f"is not set, but {name} is")
+        return
+    if token:
+        return
+    if not any(values.is_set(name) for name in _RANCHER_16_VARS):
+        raise SettingsError(
+            "RANCHER_TOKEN",
+            "is not set; RANCHER_URL needs RANCHER_TOKEN (Rancher 2.x) or RANCHER_ACCESS_KEY, "
+            "RANCHER_SECRET_KEY and RANCHER_PROJECT_ID (Rancher 1.6)",
+        )
+    for name in _RANCHER_16_VARS:
+        if not values.is_set(name):
+            raise SettingsError(
+                name, "is not set; RANCHER_URL needs it (or set only RANCHER_TOKEN for Rancher 2.x)"
+            )
+
+
+def _rancher_token(value: str) -> str | None:
+    name, sep, secret = value.partition(":")
+    if sep and re.fullmatch(r"[a-z0-9][a-z0-9.-]*", name) and re.fullmatch(r"[A-Za-z0-9]+", secret):
+        return None
+    # Never echo it: even a malformed token is most of a secret.
+    return (
+        "must be a Rancher API token of the form token-xxxxx:secret "
+        "(the Bearer Token Rancher shows once when the API key is created)"
+    )
 
 
 def _prefix(prefix: str, what: str) -> Callable[[str], str | None]:

@@ -21,6 +21,13 @@ follow a conservative intersection of what both accept: the key starts with a le
 and uses ``A-Z a-z 0-9 . _ -`` (underscore because Rancher's own host labels such as
 ``io.rancher.host.external_dns_ip`` use it), the value is non-empty and uses the same
 characters, each at most 63 characters. Keys under ``rancher-exoscale-bot.`` belong to the bot.
+For a Rancher 2.x cluster they become Kubernetes node labels, which must also end with a letter
+or digit.
+
+Rancher 2.x: ``cluster`` is the target cluster's id (empty for Rancher 1.6) and ``roles`` the
+node roles every host of the launch takes (``etcd``, ``controlplane``, ``worker``; at least one
+when a cluster is given, none without one). ``etcd_warning`` says when the launch would add an
+even number of etcd nodes.
 """
 
 from __future__ import annotations
@@ -33,8 +40,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from commands.ports import NETWORK_DRIVERS
-from commands.userdata import budget_problem
+from commands.ports import NETWORK_DRIVERS, NODE_ROLES
+from commands.userdata import budget_problem, kubernetes_label_problem
 
 ZONES = (
     "at-vie-1",
@@ -64,6 +71,8 @@ FIELDS = (
     "engine_registry_mirror",
     "engine_storage_driver",
     "engine_install_url",
+    "cluster",
+    "roles",
 )
 # Fields that hold several items (newline- or comma-separated).
 LIST_FIELDS = (
@@ -93,7 +102,12 @@ DEFAULTS: dict[str, str] = {
     "engine_registry_mirror": "",
     "engine_storage_driver": "",
     "engine_install_url": "",
+    # Rancher 2.x only; empty means a Rancher 1.6 launch.
+    "cluster": "",
+    "roles": "",
 }
+# What a Rancher 2.x form offers before anyone chooses: Rancher's own default for a new node.
+DEFAULT_ROLES = NODE_ROLES
 STANDARD = "standard"
 STORAGE_DRIVERS = ("overlay2", "overlay", "aufs", "btrfs", "devicemapper", "vfs", "zfs")
 RESERVED_LABEL_PREFIX = "rancher-exoscale-bot."
@@ -108,6 +122,7 @@ MAX_DISK = 51200
 MAX_LABEL = 63
 MAX_ENGINE_VALUE = 1024
 MAX_URL = 2048
+MAX_CLUSTER_ID = 63
 # Far above anything that fits in the 32768-char user-data; stops huge pastes early.
 MAX_RAW = 32768
 
@@ -118,6 +133,8 @@ _LABEL_VALUE = re.compile(r"[A-Za-z0-9._-]+\Z")
 _ENGINE_OPT_KEY = re.compile(r"[a-z][a-z0-9-]*\Z")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DIGITS = re.compile(r"[0-9]+\Z")
+# Rancher cluster ids are Kubernetes object names: c-abc12, c-m-4fz9x2kd, local.
+_CLUSTER_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\Z")
 _HOSTNAME_PART = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _REGISTRY = re.compile(rf"({_HOSTNAME_PART}(?:\.{_HOSTNAME_PART})*)(?::([0-9]{{1,5}}))?\Z")
 
@@ -252,6 +269,13 @@ class HostOptions:
     network: str
     labels: tuple[tuple[str, str], ...]
     engine: EngineOptions = field(default_factory=EngineOptions)
+    cluster: str = ""  # Rancher 2.x cluster id; "" for Rancher 1.6
+    roles: tuple[str, ...] = ()  # Rancher 2.x node roles, in NODE_ROLES order
+
+    @property
+    def rancher2(self) -> bool:
+        """True when the hosts join a Rancher 2.x cluster rather than a 1.6 environment."""
+        return bool(self.cluster)
 
     @property
     def standard_group(self) -> bool:
@@ -276,6 +300,8 @@ class HostOptions:
             "network": self.network,
             "labels": [list(p) for p in self.labels],
             "engine": self.engine.to_dict(),
+            "cluster": self.cluster,
+            "roles": list(self.roles),
         }
 
     @classmethod
@@ -293,6 +319,9 @@ class HostOptions:
             network=str(data["network"]),
             labels=_pairs(data.get("labels", ())),
             engine=EngineOptions.from_dict(data.get("engine", {})),
+            # Launches stored before Rancher 2.x support have neither: they are 1.6 launches.
+            cluster=str(data.get("cluster") or ""),
+            roles=tuple(str(r) for r in data.get("roles") or ()),
         )
 
     def to_form(self) -> dict[str, str]:
@@ -316,6 +345,8 @@ class HostOptions:
             "engine_registry_mirror": "\n".join(engine.registry_mirrors),
             "engine_storage_driver": engine.storage_driver,
             "engine_install_url": engine.install_url,
+            "cluster": self.cluster,
+            "roles": "\n".join(self.roles),
         }
 
 
@@ -381,6 +412,22 @@ def parse_host_options(
         storage_driver=run("engine_storage_driver", _check_storage_driver) or "",
         install_url=run("engine_install_url", _check_install_url) or "",
     )
+    cluster = run("cluster", _check_cluster)
+    roles = run("roles", _check_roles)
+    if cluster is not None and roles is not None:
+        if cluster and not roles:
+            errors["roles"] = (
+                f"roles: choose at least one of {', '.join(NODE_ROLES)} for the hosts joining "
+                f"cluster {cluster}"
+            )
+        elif roles and not cluster:
+            errors["roles"] = (
+                "roles apply to Rancher 2.x clusters only; choose a cluster or leave roles empty"
+            )
+    if cluster and labels:
+        problems = [p for k, v in labels if (p := kubernetes_label_problem(k, v))]
+        if problems:
+            errors["labels"] = "; ".join(problems)
     if errors:
         raise InvalidOptions(errors)
     options = HostOptions(
@@ -395,9 +442,27 @@ def parse_host_options(
         network=network,
         labels=labels,
         engine=engine,
+        cluster=cluster,
+        roles=roles,
     )
     _check_user_data_budget(options, raw)
     return options
+
+
+def etcd_warning(options: HostOptions) -> str | None:
+    """A warning when this launch adds an even number of etcd nodes, else None.
+
+    etcd needs a majority of its members to agree, so 2 nodes tolerate no more failures than 1,
+    and 4 no more than 3: the extra node adds load and a way to fail, not safety.
+    """
+    if "etcd" not in options.roles or options.count % 2:
+        return None
+    odd = options.count - 1
+    return (
+        f"This adds {options.count} etcd nodes, an even number: etcd keeps working only while a "
+        f"majority of its members is up, so {options.count} etcd nodes tolerate no more failures "
+        f"than {odd}. Prefer an odd number of etcd nodes in the cluster (1, 3 or 5)."
+    )
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -826,6 +891,32 @@ def _check_install_url(text: str):
     if problem:
         return None, [problem]
     return text, []
+
+
+def _check_cluster(text: str):
+    if not text:
+        return "", []
+    if len(text) > MAX_CLUSTER_ID or not _CLUSTER_ID.match(text):
+        return None, [
+            f"cluster {_show(text)} must be a Rancher cluster id such as c-abc12 or c-m-4fz9x2kd"
+        ]
+    return text, []
+
+
+def _check_roles(text: str):
+    wanted: set[str] = set()
+    problems: list[str] = []
+    for item in split_items(text, key_value=False):
+        role = item.lower().replace("-", "").replace(" ", "")
+        if role not in NODE_ROLES:
+            problems.append(f"role {_show(item)} is not one of {', '.join(NODE_ROLES)}")
+        elif role in wanted:
+            problems.append(f"role {_show(item)} is given twice")
+        else:
+            wanted.add(role)
+    if problems:
+        return None, problems
+    return tuple(r for r in NODE_ROLES if r in wanted), []
 
 
 def _check_user_data_budget(options: HostOptions, raw: Mapping[str, str]) -> None:

@@ -89,6 +89,8 @@ _OPTION_HELP = {
     "engine_registry_mirror": "a registry mirror, an http(s) URL",
     "engine_storage_driver": f"Docker storage driver: {', '.join(STORAGE_DRIVERS)}",
     "engine_install_url": "https URL of a Docker install script (default: Rancher's 18.09)",
+    "cluster": "Rancher 2.x only: the id of the cluster the hosts join, e.g. c-m-4fz9x2kd",
+    "roles": "Rancher 2.x only: node roles, comma-separated: etcd, controlplane, worker",
 }
 
 

@@ -4,6 +4,12 @@
     ['TCP 22', 'TCP 2376', 'UDP 4789']
     >>> audit_rules([], group_id="g", driver="ipsec").ok
     False
+    >>> [str(p) for p in required_ports_v2("k3s", ("worker",))]
+    ['UDP 8472', 'TCP 10250']
+
+Rancher 1.6 hosts need the ports of their networking driver (``required_ports``); Rancher 2.x
+nodes need those of their cluster's Kubernetes distribution and their roles
+(``required_ports_v2``). ``audit_ports`` checks any such list against a group's rules.
 
 Rules are read in the shape Exoscale API v2 returns them (``GET /security-group/{id}``):
 ``{"flow-direction", "protocol", "start-port", "end-port", "network" | "security-group": {"id"}}``.
@@ -18,6 +24,9 @@ from typing import Any
 
 STANDARD_GROUP = "rancher-machine"
 NETWORK_DRIVERS = ("ipsec", "vxlan")
+# Rancher 2.x custom clusters: the Kubernetes distribution, and the roles a node can take.
+CLUSTER_KINDS = ("rke1", "rke2", "k3s")
+NODE_ROLES = ("etcd", "controlplane", "worker")
 ANYWHERE = "0.0.0.0/0"
 
 
@@ -65,6 +74,78 @@ _PORTS_BY_DRIVER = {
 }
 
 
+# -- Rancher 2.x ------------------------------------------------------------------------------
+# Only the ports nodes need between each other are listed, all opened to the group itself:
+# 2.x agents dial out to Rancher (443) and Rancher reaches the cluster through that tunnel, so
+# nothing needs to be open to the world. Left out on purpose: SSH and Docker's 2376 (only for
+# clusters Rancher creates over SSH with a node driver), ingress 80/443 and the NodePort range
+# 30000-32767 (workload traffic, opened when workloads publish it; a range is not one Port),
+# traffic a node sends to itself, and ports of non-default CNIs and WireGuard.
+#
+# RKE1 custom nodes: Rancher docs, "Port Requirements", downstream cluster nodes, custom nodes
+# https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/installation-requirements/port-requirements
+# (the table is rancher/rancher-docs src/components/PortsCustomNodes.js; default CNI Canal).
+_RKE1_ETCD_CLIENT = Port("tcp", 2379, "etcd client (RKE1 etcd nodes)", True)
+_RKE1_ETCD_PEER = Port("tcp", 2380, "etcd peer (RKE1 etcd nodes)", True)
+_RKE1_KUBE_API = Port("tcp", 6443, "Kubernetes API (RKE1 control plane nodes)", True)
+_RKE1_VXLAN = Port("udp", 8472, "Canal/Flannel VXLAN overlay (RKE1)", True)
+_RKE1_KUBELET = Port("tcp", 10250, "kubelet, reached by the control plane (RKE1)", True)
+# RKE2: "Inbound Network Rules" and its Canal (default CNI) tab
+# https://docs.rke2.io/install/requirements#inbound-network-rules
+# RKE2 says "server nodes" for etcd and API ports; Rancher runs etcd only on etcd-role nodes and
+# the API server only on control-plane-role nodes, and the supervisor on both.
+_RKE2_SUPERVISOR = Port("tcp", 9345, "RKE2 supervisor API (etcd and control plane nodes)", True)
+_RKE2_KUBE_API = Port("tcp", 6443, "Kubernetes API (RKE2 control plane nodes)", True)
+_RKE2_ETCD_CLIENT = Port("tcp", 2379, "etcd client (RKE2 etcd nodes)", True)
+_RKE2_ETCD_PEER = Port("tcp", 2380, "etcd peer (RKE2 etcd nodes)", True)
+_RKE2_ETCD_METRICS = Port("tcp", 2381, "etcd metrics (RKE2 etcd nodes)", True)
+_RKE2_VXLAN = Port("udp", 8472, "Canal CNI with VXLAN (RKE2)", True)
+_RKE2_CANAL_HEALTH = Port("tcp", 9099, "Canal CNI health checks (RKE2)", True)
+_RKE2_KUBELET = Port("tcp", 10250, "kubelet metrics (RKE2)", True)
+# K3s: "Inbound Rules for K3s Nodes"
+# https://docs.k3s.io/installation/requirements#inbound-rules-for-k3s-nodes
+# Rancher's K3s clusters run embedded etcd, so its 2379-2380 apply to the etcd-role nodes.
+_K3S_SUPERVISOR = Port(
+    "tcp", 6443, "K3s supervisor and Kubernetes API (etcd and control plane)", True
+)
+_K3S_ETCD_CLIENT = Port("tcp", 2379, "etcd client (K3s etcd nodes)", True)
+_K3S_ETCD_PEER = Port("tcp", 2380, "etcd peer (K3s etcd nodes)", True)
+_K3S_VXLAN = Port("udp", 8472, "Flannel VXLAN (K3s)", True)
+_K3S_KUBELET = Port("tcp", 10250, "kubelet metrics and API (K3s)", True)
+
+_PORTS_BY_KIND_AND_ROLE: dict[str, dict[str, tuple[Port, ...]]] = {
+    "rke1": {
+        "etcd": (_RKE1_ETCD_CLIENT, _RKE1_ETCD_PEER, _RKE1_VXLAN, _RKE1_KUBELET),
+        "controlplane": (_RKE1_KUBE_API, _RKE1_VXLAN, _RKE1_KUBELET),
+        "worker": (_RKE1_VXLAN, _RKE1_KUBELET),
+    },
+    "rke2": {
+        "etcd": (
+            _RKE2_SUPERVISOR,
+            _RKE2_ETCD_CLIENT,
+            _RKE2_ETCD_PEER,
+            _RKE2_ETCD_METRICS,
+            _RKE2_VXLAN,
+            _RKE2_CANAL_HEALTH,
+            _RKE2_KUBELET,
+        ),
+        "controlplane": (
+            _RKE2_SUPERVISOR,
+            _RKE2_KUBE_API,
+            _RKE2_VXLAN,
+            _RKE2_CANAL_HEALTH,
+            _RKE2_KUBELET,
+        ),
+        "worker": (_RKE2_VXLAN, _RKE2_CANAL_HEALTH, _RKE2_KUBELET),
+    },
+    "k3s": {
+        "etcd": (_K3S_SUPERVISOR, _K3S_ETCD_CLIENT, _K3S_ETCD_PEER, _K3S_VXLAN, _K3S_KUBELET),
+        "controlplane": (_K3S_SUPERVISOR, _K3S_VXLAN, _K3S_KUBELET),
+        "worker": (_K3S_VXLAN, _K3S_KUBELET),
+    },
+}
+
+
 def required_ports(driver: str) -> tuple[Port, ...]:
     """The ports a host needs open for the given Rancher networking driver.
 
@@ -79,9 +160,38 @@ def required_ports(driver: str) -> tuple[Port, ...]:
         ) from None
 
 
+def required_ports_v2(kind: str, roles: Iterable[str]) -> tuple[Port, ...]:
+    """The ports a Rancher 2.x node of cluster ``kind`` with ``roles`` needs open, by number.
+
+    >>> [str(p) for p in required_ports_v2("rke2", ("worker",))]
+    ['UDP 8472', 'TCP 9099', 'TCP 10250']
+    """
+    by_role = _PORTS_BY_KIND_AND_ROLE.get(kind)
+    if by_role is None:
+        raise ValueError(
+            f"unknown cluster kind {kind!r}; expected one of {', '.join(CLUSTER_KINDS)}"
+        )
+    roles = tuple(roles)
+    unknown = [r for r in roles if r not in NODE_ROLES]
+    if unknown or not roles:
+        raise ValueError(
+            f"node roles must be one or more of {', '.join(NODE_ROLES)}, got {list(roles)}"
+        )
+    ports: dict[tuple[str, int], Port] = {}
+    for role in NODE_ROLES:
+        if role in roles:
+            for port in by_role[role]:
+                ports.setdefault((port.protocol, port.number), port)
+    return tuple(sorted(ports.values(), key=lambda p: (p.number, p.protocol)))
+
+
 @dataclass(frozen=True)
 class PortAudit:
-    """Which required ports a security group opens (``covered``) and which it lacks."""
+    """Which required ports a security group opens (``covered``) and which it lacks.
+
+    ``driver`` names what the ports were required for: a Rancher 1.6 networking driver
+    (ipsec, vxlan) or a Rancher 2.x cluster kind (rke1, rke2, k3s).
+    """
 
     driver: str
     covered: tuple[Port, ...]
@@ -157,23 +267,33 @@ def rule_covers(rule: Mapping[str, Any], port: Port, *, group_id: str) -> bool:
     return False
 
 
-def audit_rules(rules: Iterable[Mapping[str, Any]], *, group_id: str, driver: str) -> PortAudit:
-    """Check a security group's rules against the ports ``driver`` needs.
+def audit_ports(
+    rules: Iterable[Mapping[str, Any]],
+    *,
+    group_id: str,
+    ports: Iterable[Port],
+    driver: str = "",
+) -> PortAudit:
+    """Check a security group's rules against ``ports``; ``driver`` labels the audit.
 
     Only ingress rules count. A rule covers a port when its protocol matches (or is ``all``),
     the port lies in ``start-port..end-port`` (``all`` without ports covers every port), and its
-    source is 0.0.0.0/0 or, for host-to-host UDP ports, the group ``group_id`` itself.
+    source is 0.0.0.0/0 or, for host-to-host ports, the group ``group_id`` itself.
     """
-    needed = required_ports(driver)
     rules = [r for r in rules if isinstance(r, Mapping)]
     covered: list[Port] = []
     missing: list[Port] = []
-    for port in needed:
+    for port in ports:
         if any(rule_covers(rule, port, group_id=group_id) for rule in rules):
             covered.append(port)
         else:
             missing.append(port)
     return PortAudit(driver=driver, covered=tuple(covered), missing=tuple(missing))
+
+
+def audit_rules(rules: Iterable[Mapping[str, Any]], *, group_id: str, driver: str) -> PortAudit:
+    """Check a security group's rules against the ports the 1.6 networking ``driver`` needs."""
+    return audit_ports(rules, group_id=group_id, ports=required_ports(driver), driver=driver)
 
 
 def rules_for(ports: Iterable[Port], group_id: str) -> list[dict[str, Any]]:
@@ -202,13 +322,17 @@ def rules_for(ports: Iterable[Port], group_id: str) -> list[dict[str, Any]]:
     return bodies
 
 
-def standard_group_rules(group_id: str) -> list[dict[str, Any]]:
+def standard_group_rules(
+    group_id: str, ports: Iterable[Port] | None = None
+) -> list[dict[str, Any]]:
     """The rule bodies a new Standard ``rancher-machine`` group gets.
 
-    TCP 22 and 2376 from anywhere, UDP 500, 4500 and 4789 from the group itself (both drivers,
-    so one group serves either), and ICMP echo from anywhere.
+    Without ``ports`` (Rancher 1.6): TCP 22 and 2376 from anywhere, UDP 500, 4500 and 4789 from
+    the group itself (both drivers, so one group serves either). With ``ports`` (Rancher 2.x):
+    exactly those. ICMP echo from anywhere either way, so a host can be pinged.
     """
-    ports = (SSH, DOCKER, IPSEC_IKE, IPSEC_NAT_T, VXLAN)
+    if ports is None:
+        ports = (SSH, DOCKER, IPSEC_IKE, IPSEC_NAT_T, VXLAN)
     icmp_echo = {
         "flow-direction": "ingress",
         "protocol": "icmp",

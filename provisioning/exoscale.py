@@ -9,6 +9,7 @@ on; the API secret never appears in a message, a repr or a log line::
     client = ExoscaleClient(key, secret, "ch-gva-2")
     client.check_credentials()
     group = client.ensure_standard_group("ipsec").group
+    group = client.ensure_standard_group(required_ports_v2("rke2", roles), driver="rke2").group
     results = client.create_instances(specs)     # parallel, idempotent, one CreateResult each
 
 ``endpoint`` replaces ``https://api-{zone}.exoscale.com/v2`` (``EXOSCALE_API_ENDPOINT``); a
@@ -39,7 +40,6 @@ from exoscale.api.exceptions import (
 )
 from exoscale.api.v2 import Client as SdkClient
 from exoscale.api.v2 import _poll_interval as official_poll_interval
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
@@ -47,7 +47,8 @@ from commands.ports import (
     STANDARD_GROUP,
     Port,
     PortAudit,
-    audit_rules,
+    audit_ports,
+    required_ports,
     rules_for,
     standard_group_rules,
 )
@@ -60,6 +61,7 @@ from provisioning.errors import (
     OperationFailed,
     ProvisioningError,
 )
+from provisioning.http import TimeoutAdapter
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -121,9 +123,14 @@ class SecurityGroup:
     rules: tuple[dict, ...]
 
 
+# What a group is checked against: a Rancher 1.6 networking driver ("ipsec", "vxlan") or the
+# ports themselves (Rancher 2.x: commands.ports.required_ports_v2(kind, roles)).
+Required = str | Sequence[Port]
+
+
 @dataclass(frozen=True)
 class GroupAudit:
-    """A group checked against a driver's ports; ``added``: ports this call opened."""
+    """A group checked against required ports; ``added``: ports this call opened."""
 
     group: SecurityGroup
     audit: PortAudit
@@ -193,24 +200,6 @@ class _IdempotentRetry(Retry):
             time.sleep(min(retry_after, RETRY_AFTER_MAX))
             return True
         return False
-
-
-class _TimeoutAdapter(HTTPAdapter):
-    """An HTTPAdapter that applies a default timeout: the SDK sets none."""
-
-    def __init__(self, timeout: float, retry: Retry, pool_size: int) -> None:
-        self._timeout = timeout
-        super().__init__(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
-
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        return super().send(
-            request,
-            stream=stream,
-            timeout=self._timeout if timeout is None else timeout,
-            verify=verify,
-            cert=cert,
-            proxies=proxies,
-        )
 
 
 class _Secret:
@@ -293,7 +282,9 @@ class ExoscaleClient:
             raise_on_status=False,
         )
         # One adapter (one connection pool) shared by every session this client opens.
-        self._adapter = _TimeoutAdapter(timeout, retry, pool_size=max_parallel)
+        self._adapter = TimeoutAdapter(
+            timeout, max_retries=retry, pool_connections=1, pool_maxsize=max_parallel
+        )
         # requests sessions are not documented as thread-safe: each call borrows its own.
         self._idle: queue.SimpleQueue[SdkClient] = queue.SimpleQueue()
         self._sessions: list[SdkClient] = []
@@ -540,33 +531,41 @@ class ExoscaleClient:
             raise ExoscaleRefused(f"there is no security group {name_or_id!r}{listing}")
         return group
 
-    def audit_group(self, name_or_id: str, driver: str) -> GroupAudit:
-        """Check a group's rules against the ports ``driver`` needs; nothing is changed."""
+    def audit_group(self, name_or_id: str, required: Required, *, driver: str = "") -> GroupAudit:
+        """Check a group's rules against ``required``; nothing is changed.
+
+        ``required`` is a Rancher 1.6 driver name or a sequence of ``Port``; ``driver`` labels
+        the audit in the second case (a Rancher 2.x cluster kind, say).
+        """
         group = self.security_group(name_or_id)
-        audit = audit_rules(group.rules, group_id=group.id, driver=driver)
+        audit = _audit(group, required, driver)
         return GroupAudit(group=group, audit=audit, created=False, added=())
 
-    def ensure_standard_group(self, driver: str, *, add_missing: bool = False) -> GroupAudit:
-        """Find or create ``rancher-machine`` and audit it for ``driver``.
+    def ensure_standard_group(
+        self, required: Required, *, add_missing: bool = False, driver: str = ""
+    ) -> GroupAudit:
+        """Find or create ``rancher-machine`` and audit it against ``required``.
 
-        A missing group is created with every rule the agent needs (``added`` lists the ports
-        it opens). An existing group is never changed unless ``add_missing``: then exactly its
-        missing ports are opened. ``audit`` always describes the group as it is afterwards.
+        ``required`` is a Rancher 1.6 driver name or a sequence of ``Port``. A missing group is
+        created with every rule the agent needs (``added`` lists the ports it opens): for a
+        driver the rules of both 1.6 drivers, for ports exactly those. An existing group is
+        never changed unless ``add_missing``: then exactly its missing ports are opened.
+        ``audit`` always describes the group as it is afterwards.
         """
         group = self._lookup_group(STANDARD_GROUP)
         if group is None:
-            return self._create_standard_group(driver)
-        audit = audit_rules(group.rules, group_id=group.id, driver=driver)
+            return self._create_standard_group(required, driver)
+        audit = _audit(group, required, driver)
         if audit.ok or not add_missing:
             return GroupAudit(group=group, audit=audit, created=False, added=())
         for body in rules_for(audit.missing, group.id):
             self._add_rule(group, body)
         group = self._get_group(group.id)
-        after = audit_rules(group.rules, group_id=group.id, driver=driver)
+        after = _audit(group, required, driver)
         opened = tuple(p for p in audit.missing if p in after.covered)
         return GroupAudit(group=group, audit=after, created=False, added=opened)
 
-    def _create_standard_group(self, driver: str) -> GroupAudit:
+    def _create_standard_group(self, required: Required, driver: str) -> GroupAudit:
         try:
             op = self._mutate(
                 f"create security group {STANDARD_GROUP}",
@@ -579,14 +578,15 @@ class ExoscaleClient:
                 raise
             # Another launch created it a moment ago: use theirs, as if it had been there.
             group = self.security_group(STANDARD_GROUP)
-            audit = audit_rules(group.rules, group_id=group.id, driver=driver)
+            audit = _audit(group, required, driver)
             return GroupAudit(group=group, audit=audit, created=False, added=())
         group_id = op["reference"]["id"]
         group = self._get_group(group_id)
-        for body in standard_group_rules(group_id):
+        ports = None if isinstance(required, str) else tuple(required)
+        for body in standard_group_rules(group_id, ports):
             self._add_rule(group, body)
         group = self._get_group(group_id)
-        audit = audit_rules(group.rules, group_id=group.id, driver=driver)
+        audit = _audit(group, required, driver)
         return GroupAudit(group=group, audit=audit, created=True, added=audit.covered)
 
     def _add_rule(self, group: SecurityGroup, body: Mapping[str, Any]) -> None:
@@ -701,6 +701,16 @@ class ExoscaleClient:
 
 
 # -- parsing -------------------------------------------------------------------------------
+
+
+def _audit(group: SecurityGroup, required: Required, driver: str) -> PortAudit:
+    if isinstance(required, str):
+        ports, driver = required_ports(required), required
+    else:
+        ports = tuple(required)
+        if not all(isinstance(p, Port) for p in ports):
+            raise TypeError("required must be a Rancher 1.6 driver name or a sequence of Port")
+    return audit_ports(group.rules, group_id=group.id, ports=ports, driver=driver)
 
 
 def _instance_type(raw: Mapping[str, Any]) -> InstanceType:

@@ -19,26 +19,26 @@ person can act on and never the secret key::
 from __future__ import annotations
 
 import logging
-import socket
-import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.client import RemoteDisconnected
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import NewConnectionError, ProtocolError
-from urllib3.exceptions import TimeoutError as Urllib3Timeout
-from urllib3.util.retry import Retry
 
 from provisioning.errors import (
     RancherAuthError,
     RancherError,
     RancherRefused,
     RancherUnavailable,
+)
+from provisioning.http import (
+    SAFE_METHODS,
+    TimeoutAdapter,
+    safe_retry,
+    server_message,
+    unreachable_reason,
 )
 
 __all__ = [
@@ -50,12 +50,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-UNHEALTHY_STATES = frozenset({"reconnecting", "disconnected", "error"})
+# "unavailable" is how Rancher 2.x (API v3) shows a node whose agent lost its connection.
+UNHEALTHY_STATES = frozenset({"reconnecting", "disconnected", "error", "unavailable"})
 _GONE_STATES = frozenset({"removing", "removed", "purging", "purged"})
-_RETRY_STATUSES = (500, 502, 503, 504)
-# POST is left out: creating a token twice is harmless but wasteful, and an action such as
-# deactivate answers 409 when repeated; callers re-read state and call again instead.
-_RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _MAX_PAGES = 1000
 
 
@@ -106,19 +103,6 @@ class RancherHost:
         )
 
 
-class _TimeoutAdapter(HTTPAdapter):
-    """An HTTPAdapter that gives every request a timeout unless the caller set one."""
-
-    def __init__(self, timeout: float, **kwargs: Any) -> None:
-        self._timeout = timeout
-        super().__init__(**kwargs)
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self._timeout
-        return super().send(request, **kwargs)
-
-
 class RancherClient:
     """A Rancher 1.6 project seen through its v2-beta API."""
 
@@ -163,20 +147,7 @@ class RancherClient:
         self._session = requests.Session()
         self._session.auth = (access_key, secret_key)
         self._session.headers["Accept"] = "application/json"
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
-            backoff_factor=backoff,
-            status_forcelist=_RETRY_STATUSES,
-            allowed_methods=_RETRY_METHODS,
-            raise_on_status=False,
-            # A server-chosen Retry-After could stretch a watcher tick without bound.
-            respect_retry_after_header=False,
-        )
-        adapter = _TimeoutAdapter(timeout, max_retries=retry)
+        adapter = TimeoutAdapter(timeout, max_retries=safe_retry(retries, backoff))
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
 
@@ -393,7 +364,7 @@ class RancherClient:
 
     def _status_error(self, response: requests.Response, method: str, what: str) -> RancherError:
         status = response.status_code
-        detail = _server_message(response)
+        detail = server_message(response)
         if status in (401, 403):
             return RancherAuthError(
                 f"Rancher refused the API key: HTTP {status} ({detail}) when trying to {what}. "
@@ -415,7 +386,7 @@ class RancherClient:
         if status >= 500:
             retried = (
                 f" after {self._retries} retries"
-                if method in _RETRY_METHODS and self._retries
+                if method in SAFE_METHODS and self._retries
                 else ""
             )
             return RancherUnavailable(
@@ -430,58 +401,16 @@ class RancherClient:
         )
 
     def _transport_error(self, exc: requests.RequestException, what: str) -> RancherUnavailable:
-        causes = list(_causes(exc))
-        if any(isinstance(c, socket.gaierror) for c in causes):
-            reason = f"the host name {urlsplit(self._base).hostname} does not resolve"
-        elif any(isinstance(c, ConnectionRefusedError) for c in causes):
-            reason = "connection refused"
-        elif any(
-            isinstance(c, requests.Timeout | TimeoutError)
-            or (isinstance(c, Urllib3Timeout) and not isinstance(c, NewConnectionError))
-            for c in causes
-        ):
+        reason = unreachable_reason(exc, urlsplit(self._base).hostname)
+        if reason is None:
             return RancherUnavailable(
                 f"Rancher at {self._base} did not answer within {self._timeout:g} s when trying "
                 f"to {what}; check that it is running and reachable from the bot."
             )
-        elif any(isinstance(c, ssl.SSLError | requests.exceptions.SSLError) for c in causes):
-            reason = "the TLS handshake failed; check the server's certificate"
-        elif any(
-            isinstance(c, ConnectionResetError | RemoteDisconnected | ProtocolError) for c in causes
-        ):
-            reason = "the connection closed without an answer"
-        else:
-            reason = type(exc).__name__
         return RancherUnavailable(
             f"Rancher at {self._base} could not be reached ({reason}) when trying to {what}; "
             "check RANCHER_URL and that the server is running."
         )
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception and everything it wraps: urllib3 hides the socket error a few levels down."""
-    stack: list[BaseException] = [exc]
-    seen: set[int] = set()
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        linked = [getattr(current, "reason", None), current.__cause__, current.__context__]
-        linked += list(current.args)
-        stack.extend(item for item in linked if isinstance(item, BaseException))
-
-
-def _server_message(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and (body.get("message") or body.get("code")):
-        return str(body.get("message") or body.get("code"))
-    text = " ".join(response.text.split())[:200]
-    return text or response.reason or "no detail"
 
 
 def _data(collection: Mapping[str, Any], what: str) -> list[dict[str, Any]]:

@@ -1,13 +1,18 @@
-"""A local Rancher 1.6 server speaking the v2-beta subset the bot uses, with faults on demand.
+"""A local Rancher server speaking the subsets the bot uses, with faults on demand.
 
-Registration tokens, paginated hosts (with Rancher's collection shape), host deactivate/delete,
-HTTP basic auth, and agent registration driven by the Exoscale sandbox's boot callback::
+Rancher 1.6 (v2-beta, HTTP basic auth): registration tokens, paginated hosts (with Rancher's
+collection shape), host deactivate/delete, and agent registration driven by the Exoscale
+sandbox's boot callback::
 
     rancher = RancherSandbox("ak", "sk", driver="ipsec")
     url = rancher.start()                 # http://127.0.0.1:<port>, API at /v2-beta
     exoscale.on_boot(rancher.boot)        # instances that reach running start the agent
     rancher.fail_next(503, count=2); rancher.down(1.5)
     rancher.stop()
+
+Rancher 2.x (v3, bearer tokens) when given ``token=``/``tokens=`` and ``clusters=``: clusters,
+cluster registration tokens, paginated nodes; ``boot`` then also registers nodes from 2.x node
+commands (see ``v3.py``). Faults, latency and downtime apply to both APIs alike.
 
 State changes follow the clock: every read first applies the transitions that are due, so the
 server needs no timers for them and a test sees the same sequence whatever its thread timing.
@@ -25,6 +30,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,6 +39,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from .agent import CommandRefused, parse_agent_command
 from .network import DRIVERS, NeededPort, missing_ports
+from .node_agent import INSTALL_SCRIPT, is_node_command
+from .v3 import DEFAULT_AGENT_IMAGE_V2, V3Api, V3Error
 
 __all__ = ["DEFAULT_AGENT_IMAGE", "RancherSandbox", "Refusal"]
 
@@ -140,18 +148,24 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class RancherSandbox:
-    """A Rancher 1.6 stand-in on 127.0.0.1 for one project, with an agent registration oracle.
+    """A Rancher stand-in on 127.0.0.1, with an agent registration oracle.
 
-    ``token_delay``: a new registration token stays ``registering`` this long. ``register_delay``:
-    from an accepted boot to the host showing up (``registering``); ``activate_delay``: each later
-    step (active, then reconnecting and disconnected when ``driver`` lacks a port; deactivating
-    to inactive; removing to removed). ``page_size``: hosts per page without ``limit``.
+    Rancher 1.6: one project, keys ``access_key``/``secret_key`` (without them v2-beta refuses
+    every request). Rancher 2.x: ``token``/``tokens`` are the accepted bearer tokens and
+    ``clusters`` the seeded clusters, ``{"id": "c-abc12", "name": "prod", "kind": "rke2"}``
+    (kind rke1, rke2, k3s, or imported for one that takes no custom nodes).
+
+    ``token_delay``: a new registration token stays ``registering`` (1.6) or ``pending`` without
+    a node command (2.x) this long. ``register_delay``: from an accepted boot to the host or node
+    showing up (``registering``); ``activate_delay``: each later step (active, then reconnecting
+    and disconnected (1.6) or unavailable (2.x) when a needed port is shut; deactivating to
+    inactive; removing to removed). ``page_size``: hosts or nodes per page without ``limit``.
     """
 
     def __init__(
         self,
-        access_key: str,
-        secret_key: str,
+        access_key: str | None = None,
+        secret_key: str | None = None,
         project_id: str = "1a5",
         *,
         driver: str = "ipsec",
@@ -161,6 +175,10 @@ class RancherSandbox:
         page_size: int = 100,
         agent_image: str = DEFAULT_AGENT_IMAGE,
         advertised_url: str | None = None,
+        token: str | None = None,
+        tokens: Iterable[str] = (),
+        clusters: Sequence[Mapping[str, Any]] = (),
+        agent_image_v2: str = DEFAULT_AGENT_IMAGE_V2,
     ) -> None:
         if driver not in DRIVERS:
             raise ValueError(f"driver must be one of {DRIVERS}, not {driver!r}")
@@ -191,6 +209,8 @@ class RancherSandbox:
         self._thread: threading.Thread | None = None
         self._relisten_timer: threading.Timer | None = None
         self._port = 0
+        bearer = [*tokens, *([token] if token else [])]
+        self._v3 = V3Api(self, tokens=bearer, clusters=clusters, agent_image=agent_image_v2)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -328,6 +348,42 @@ class RancherSandbox:
             self._advance()
             return [self._token_json(t) for t in sorted(self._tokens.values(), key=_number)]
 
+    @property
+    def clusters(self) -> list[dict[str, Any]]:
+        """Every seeded 2.x cluster as GET /v3/clusters shows it."""
+        with self._lock:
+            return self._v3.clusters_json()
+
+    @property
+    def cluster_tokens(self) -> list[dict[str, Any]]:
+        """Every 2.x cluster registration token as the API shows it now."""
+        with self._lock:
+            self._v3.advance()
+            return self._v3.tokens_json()
+
+    @property
+    def nodes(self) -> list[dict[str, Any]]:
+        """Every 2.x node as GET /v3/nodes shows it now (deleted ones gone), by id."""
+        with self._lock:
+            self._v3.advance()
+            return self._v3.nodes_json()
+
+    def add_node(
+        self,
+        cluster_id: str,
+        hostname: str,
+        *,
+        state: str = "active",
+        roles: Sequence[str] = ("worker",),
+        ip: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Put a node straight into a 2.x cluster (no agent involved), for listing tests."""
+        with self._lock:
+            return self._v3.add_node(
+                cluster_id, hostname, state=state, roles=roles, ip=ip, labels=labels
+            )
+
     def add_host(
         self,
         hostname: str,
@@ -356,9 +412,21 @@ class RancherSandbox:
     # -- agent registration ----------------------------------------------------------------
 
     def boot(self, agent_boot: Any) -> None:
-        """Run an instance's agent command: register a host, or record why it would not."""
+        """Run an instance's agent command: register a host or node, or record why it would not.
+
+        A Rancher 2.x node command (``system-agent-install.sh`` or ``rancher/rancher-agent``)
+        registers a node in its token's cluster; anything else is read as a 1.6 agent command.
+        """
         instance_id = getattr(agent_boot, "instance_id", None)
         name = agent_boot.name
+        if is_node_command(tuple(agent_boot.argv)):
+            with self._lock:
+                self._v3.advance()
+                try:
+                    self._v3.boot(agent_boot)
+                except CommandRefused as exc:
+                    self._refused.append(Refusal(instance_id, name, str(exc)))
+            return
         try:
             command = parse_agent_command(tuple(agent_boot.argv))
             self._check_registration_url(command.registration_url)
@@ -471,10 +539,18 @@ class RancherSandbox:
             script = _SCRIPT_PATH.match(path)
             if script is not None:
                 status, body = self._script(method, script.group(1))
+            elif self._v3.enabled and path == INSTALL_SCRIPT:
+                _only(method, "GET")
+                status, body = 200, self._v3.install_script()
+            elif self._v3.enabled and (path == "/v3" or path.startswith("/v3/")):
+                with self._lock:
+                    status, body = self._v3.handle(
+                        method, path, query, raw_body, handler.headers.get("Authorization")
+                    )
             else:
                 self._check_auth(handler.headers.get("Authorization"), headers)
                 status, body = self._route(method, path, query, raw_body)
-        except _ApiError as exc:
+        except (_ApiError, V3Error) as exc:
             status, body = exc.status, self._error_json(exc)
         with self._lock:
             self._calls.append((method, path, status))
@@ -509,6 +585,10 @@ class RancherSandbox:
                     raise _ApiError(fault.status, code, f"injected HTTP {fault.status}")
 
     def _check_auth(self, header: str | None, headers: dict[str, str]) -> None:
+        if self.access_key is None or self._secret_key is None:
+            # A 2.x-only sandbox has no 1.6 keys; empty ones must not let "Basic Og==" in.
+            headers["WWW-Authenticate"] = _AUTH_REALM
+            raise _ApiError(401, "Unauthorized", "Unauthorized")
         scheme, _, encoded = (header or "").partition(" ")
         user = password = ""
         if scheme.lower() == "basic":
@@ -773,7 +853,7 @@ class RancherSandbox:
             "createDefaults": {},
         }
 
-    def _error_json(self, exc: _ApiError) -> dict[str, Any]:
+    def _error_json(self, exc: _ApiError | V3Error) -> dict[str, Any]:
         return {
             "id": str(uuid.uuid4()),
             "type": "error",

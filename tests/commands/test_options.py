@@ -402,6 +402,13 @@ BAD_INPUTS = [
         "engine install URL 'https://get.docker.com/ | sh; reboot' must be a URL starting with "
         "https://, without spaces",
     ),
+    # Rancher 2.x cluster and roles
+    (
+        "cluster",
+        "C_ABC12",
+        "cluster 'C_ABC12' must be a Rancher cluster id such as c-abc12 or c-m-4fz9x2kd",
+    ),
+    ("roles", "etcd,master", "role 'master' is not one of etcd, controlplane, worker"),
 ]
 
 

@@ -112,7 +112,7 @@ VALID_COMMANDS = "Valid commands: add [key=value …], list, status <launch>, re
 VALID_KEYS = (
     "Valid options for add: count, name, description, zone, profile, template, disk, group, "
     "network, labels, engine-opt, engine-label, engine-env, engine-insecure-registry, "
-    "engine-registry-mirror, engine-storage-driver, engine-install-url."
+    "engine-registry-mirror, engine-storage-driver, engine-install-url, cluster, roles."
 )
 
 

@@ -22,8 +22,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from commands.options import HostOptions
-from commands.ports import STANDARD_GROUP
-from commands.userdata import HOST_LABEL, AgentRegistration, bot_labels, render_user_data
+from commands.userdata import HOST_LABEL, bot_labels, render_user_data
 from provisioning import events
 from provisioning.errors import (
     ExoscaleError,
@@ -35,6 +34,8 @@ from provisioning.errors import (
 from provisioning.events import Notifier
 from provisioning.exoscale import ExoscaleClient, InstanceSpec
 from provisioning.rancher import RancherClient
+from provisioning.rancher2 import Rancher2Client
+from provisioning.targets import RancherTarget, as_target
 from provisioning.watcher import Watcher
 from storage import Host, LaunchRequest, Store
 
@@ -61,13 +62,13 @@ class Provisioner:
         store: Store,
         *,
         exoscale_factory: ExoscaleFactory,
-        rancher: RancherClient,
+        rancher: RancherClient | Rancher2Client | RancherTarget,
         notifier: Notifier,
         timings: Timings = Timings(),
         workspace_credentials: tuple[str, str] | None = None,
     ) -> None:
         self.store = store
-        self.rancher = rancher
+        self.rancher = as_target(rancher)
         self.timings = timings
         self.workspace_credentials = workspace_credentials
         self._factory = exoscale_factory
@@ -76,7 +77,7 @@ class Provisioner:
         self.watcher = Watcher(
             store,
             exoscale=self.exoscale,
-            rancher=rancher,
+            rancher=self.rancher,
             notifier=notifier,
             register_timeout=timings.register_timeout,
             confirm_seconds=timings.confirm_seconds,
@@ -189,7 +190,7 @@ class Provisioner:
         try:
             client = self.exoscale(request.credential_id, request.zone)
             group_id = self._security_group(client, request, options)
-            registration = self.rancher.registration()
+            agent = self.rancher.agent_for(options)
             instance_type = client.find_instance_type(options.profile)
             template = client.find_template(options.template)
         except (ExoscaleUnavailable, RancherUnavailable) as exc:
@@ -199,9 +200,6 @@ class Provisioner:
         except (ProvisioningError, ValueError) as exc:
             self._fail(request, todo, str(exc))
             return
-        agent = AgentRegistration(
-            image=registration.image, registration_url=registration.registration_url
-        )
         specs = {}
         for host in todo:
             try:
@@ -255,9 +253,10 @@ class Provisioner:
     def _security_group(
         self, client: ExoscaleClient, request: LaunchRequest, options: HostOptions
     ) -> str:
-        if options.group == "standard" or options.group == STANDARD_GROUP:
+        if options.standard_group:
             add_missing = bool(request.port_audit.get("add_missing", False))
-            audit = client.ensure_standard_group(options.network, add_missing=add_missing)
+            required, label = self.rancher.required(options)
+            audit = client.ensure_standard_group(required, add_missing=add_missing, driver=label)
             if audit.created or audit.added:
                 self.store.audit.record(
                     actor="bot",
@@ -300,9 +299,11 @@ class Provisioner:
                 client = self.exoscale(request.credential_id, host.zone)
                 client.delete_instance(host.instance_id)
             label = f"{host.launch_id}-{host.index}"
-            for rancher_host in self.rancher.hosts():
+            launch = self.store.launches.get(host.launch_id)
+            scope = self.rancher.scope(HostOptions.from_dict(launch.options))
+            for rancher_host in self.rancher.hosts(scope):
                 if rancher_host.labels.get(HOST_LABEL) == label and not rancher_host.removed:
-                    self.rancher.remove_host(rancher_host.id)
+                    self.rancher.remove(rancher_host)
         except (ExoscaleUnavailable, RancherUnavailable) as exc:
             log.warning("removal %s waits: %s", request.id, exc)
             return
@@ -326,4 +327,3 @@ class Provisioner:
                 detail={"host": host.name, "instance_id": host.instance_id},
             )
             self.store.launches.transition(request.id, from_states=("approved",), to="done")
-

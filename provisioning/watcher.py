@@ -18,13 +18,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from commands.options import HostOptions
-from commands.ports import NETWORK_DRIVERS
+from commands.ports import STANDARD_GROUP
 from commands.userdata import HOST_LABEL
 from provisioning import events
 from provisioning.errors import ProvisioningError, RancherError
 from provisioning.events import Notifier
 from provisioning.exoscale import ExoscaleClient, Instance
-from provisioning.rancher import RancherClient, RancherHost
+from provisioning.rancher import RancherHost
+from provisioning.targets import RancherTarget
 from storage import Host, LaunchRequest, Store
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ class Watcher:
         store: Store,
         *,
         exoscale: Callable[[str | None, str], ExoscaleClient],
-        rancher: RancherClient,
+        rancher: RancherTarget,
         notifier: Notifier,
         register_timeout: float,
         confirm_seconds: float,
@@ -71,19 +72,18 @@ class Watcher:
         if hosts:
             launches = {i: self.store.launches.get(i) for i in {h.launch_id for h in hosts}}
             instances = self._instances(hosts, launches)
-            try:
-                registered = _by_host_label(self.rancher.hosts())
-            except RancherError as exc:
-                # The hosts keep waiting; only the timeout below can settle them meanwhile.
-                log.warning("Rancher host list failed: %s", exc)
-                registered = None
+            scopes = {
+                launch_id: self.rancher.scope(HostOptions.from_dict(launch.options))
+                for launch_id, launch in launches.items()
+            }
+            registered = {scope: self._registered(scope) for scope in set(scopes.values())}
             now = datetime.now(UTC)
             for host in hosts:
                 self._advance(
                     host,
                     launches[host.launch_id],
                     instances.get(host.instance_id),
-                    registered,
+                    registered[scopes[host.launch_id]],
                     now,
                 )
             for launch_id in launches:
@@ -122,6 +122,15 @@ class Watcher:
             return
         outcome = "done" if all(h.state == "ready" for h in hosts) else "failed"
         self.store.launches.transition(launch_id, from_states=("approved",), to=outcome)
+
+    def _registered(self, scope: str) -> dict[str, RancherHost] | None:
+        """One host list for a Rancher project or cluster, by the bot's host label."""
+        try:
+            return _by_host_label(self.rancher.hosts(scope))
+        except RancherError as exc:
+            # The hosts keep waiting; only the timeout can settle them meanwhile.
+            log.warning("Rancher host list of %s failed: %s", scope, exc)
+            return None
 
     def _instances(
         self, hosts: list[Host], launches: dict[str, LaunchRequest]
@@ -220,7 +229,6 @@ class Watcher:
     def diagnose(self, host: Host, launch: LaunchRequest, agent: RancherHost | None) -> str:
         """Say, in words a person can act on, why a host is not ready: instance, agent, ports."""
         options = HostOptions.from_dict(launch.options)
-        driver = options.network if options.network in NETWORK_DRIVERS else "ipsec"
         findings = []
         try:
             client = self.exoscale(launch.credential_id, host.zone)
@@ -228,16 +236,15 @@ class Watcher:
                 instance = client.instance(host.instance_id)
                 ip = f" at {instance.public_ip}" if instance.public_ip else ""
                 findings.append(f"Exoscale says instance {host.name} is {instance.state}{ip}")
-            audit = client.audit_group(launch.group_id or options.group, driver).audit
+            required, label = self.rancher.required(options)
+            group = STANDARD_GROUP if options.standard_group else options.group
+            audit = client.audit_group(launch.group_id or group, required, driver=label).audit
             if audit.missing:
-                group = launch.group_name or options.group
                 ports = ", ".join(str(p) for p in audit.missing)
                 hint = (
-                    "add the rule"
-                    if options.group == "standard"
-                    else ("add the rule, or choose Standard")
+                    "add the rule" if options.standard_group else "add the rule, or choose Standard"
                 )
-                findings.append(f"{group} lacks {ports} ({driver_name(driver)}): {hint}")
+                findings.append(f"{group} lacks {ports} ({driver_name(label)}): {hint}")
         except ProvisioningError as exc:
             findings.append(f"Exoscale could not be asked: {exc}")
         if agent is None:
@@ -248,7 +255,7 @@ class Watcher:
 
 
 def driver_name(driver: str) -> str:
-    return {"ipsec": "IPsec", "vxlan": "VXLAN"}.get(driver, driver)
+    return {"ipsec": "IPsec", "vxlan": "VXLAN"}.get(driver, driver.upper())
 
 
 def _by_host_label(hosts: list[RancherHost]) -> dict[str, RancherHost]:

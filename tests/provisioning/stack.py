@@ -16,12 +16,18 @@ from commands.options import parse_host_options
 from provisioning.exoscale import ExoscaleClient
 from provisioning.launch import Provisioner, Timings
 from provisioning.rancher import RancherClient
+from provisioning.rancher2 import Rancher2Client
 from sandbox.exoscale import ExoscaleSandbox
 from sandbox.rancher import RancherSandbox
 from storage import Store
 
 EXO_KEY, EXO_SECRET = "EXOsandboxkey0000000000000", "sandbox-secret-never-shown"
 RANCHER_ACCESS, RANCHER_SECRET, PROJECT = "RANCHERACCESS", "rancher-secret-never-shown", "1a5"
+RANCHER_TOKEN = "token-stack1:rancher2-secret-never-shown"
+CLUSTERS = [
+    {"id": "c-m-rke2x", "name": "prod", "kind": "rke2"},
+    {"id": "c-rke1x", "name": "legacy", "kind": "rke1"},
+]
 
 
 class RecordingNotifier:
@@ -58,11 +64,15 @@ def exoscale_factory(endpoint: str, max_parallel: int = 8):
 
 
 class Stack:
-    """Both sandboxes, a store and a provisioner; `wire=False` leaves the agents unheard."""
+    """Both sandboxes, a store and a provisioner; `wire=False` leaves the agents unheard.
+
+    ``rancher2=True`` serves Rancher 2.x (API v3, the clusters in CLUSTERS) instead of 1.6.
+    """
 
     def __init__(
         self,
         *,
+        rancher2: bool = False,
         driver: str = "ipsec",
         wire: bool = True,
         poll_seconds: float = 0.1,
@@ -76,6 +86,9 @@ class Stack:
             RANCHER_SECRET,
             project_id=PROJECT,
             driver=driver,
+            token=RANCHER_TOKEN,
+            clusters=CLUSTERS,
+            token_delay=0.02,
             register_delay=0.05,
             activate_delay=0.05,
         )
@@ -85,6 +98,9 @@ class Stack:
             self.exo.on_boot(self.rancher.boot)
         self.store = store or Store.memory()
         self.notifier = RecordingNotifier()
+        self.rancher2_client = Rancher2Client(
+            self.rancher_url, RANCHER_TOKEN, timeout=5.0, retries=1, backoff=0.01, token_poll=0.02
+        )
         self.rancher_client = RancherClient(
             self.rancher_url,
             RANCHER_ACCESS,
@@ -99,7 +115,7 @@ class Stack:
         self.provisioner = Provisioner(
             self.store,
             exoscale_factory=exoscale_factory(self.endpoint),
-            rancher=self.rancher_client,
+            rancher=self.rancher2_client if rancher2 else self.rancher_client,
             notifier=self.notifier,
             timings=Timings(
                 poll_seconds=poll_seconds, register_timeout=register_timeout, confirm_seconds=0.2

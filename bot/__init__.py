@@ -1,0 +1,1 @@
+"""The Slack side of rancher-exoscale-bot: the Bolt app, its listeners, views and notices."""

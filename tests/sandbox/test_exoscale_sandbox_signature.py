@@ -12,7 +12,7 @@ from exoscale.api.v2 import Client as SdkClient
 from sandbox.exoscale import ExoscaleSandbox, SignatureError, sign, verify
 
 # shared/ sits beside the repository, in the work tree as in CI.
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 VECTORS_FILE = REFERENCE / "exoscale-signature-vectors.json"
 VECTORS = json.loads(VECTORS_FILE.read_text())["vectors"]
 KEY, SECRET = "EXOsignaturetest", "signature-secret"

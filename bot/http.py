@@ -358,10 +358,14 @@ class HttpServer:
                     channel.close()
             server.close()
 
-        if self._running:
-            server.trigger.pull_trigger(close_everything)
-        else:
-            close_everything()
+        try:
+            if self._running:
+                server.trigger.pull_trigger(close_everything)
+            else:
+                close_everything()
+        except OSError:
+            # The loop ended between the check and the pull and closed its trigger already.
+            pass
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None

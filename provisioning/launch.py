@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -72,8 +73,11 @@ class Provisioner:
         self.timings = timings
         self.workspace_credentials = workspace_credentials
         self._factory = exoscale_factory
+        # Requests whose job is queued, and whose job is running: each runs once at a time.
+        self._scheduled: set[str] = set()
         self._busy: set[str] = set()
         self._busy_lock = threading.Lock()
+        self._stopping = False
         self.watcher = Watcher(
             store,
             exoscale=self.exoscale,
@@ -116,8 +120,18 @@ class Provisioner:
         )
         self.scheduler.start()
 
-    def shutdown(self) -> None:
-        self.scheduler.shutdown(wait=True)
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop scheduling, then give a job already running up to ``timeout`` s to finish.
+
+        Not ``shutdown(wait=True)``: apscheduler holds its job-store lock while it waits, and a
+        running job that schedules another (a tick does) would wait on that lock for ever.
+        """
+        with self._busy_lock:
+            self._stopping = True
+        self.scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + timeout
+        while (self._busy or self.watcher.busy) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def launch(self, launch_id: str) -> None:
         """Create the instances of an approved add request, in the background."""
@@ -133,7 +147,7 @@ class Provisioner:
         """One watcher pass, after making sure no approved request is left without its job."""
         for request in self.store.launches.in_states("approved"):
             with self._busy_lock:
-                if request.id in self._busy or self.scheduler.get_job(f"run:{request.id}"):
+                if request.id in self._busy or request.id in self._scheduled:
                     continue
             if request.kind == "remove" or self._has_uncreated_hosts(request):
                 self._schedule(request.id)
@@ -142,6 +156,7 @@ class Provisioner:
     def run(self, launch_id: str) -> None:
         """Carry out one approved request now, in the calling thread (the job body)."""
         with self._busy_lock:
+            self._scheduled.discard(launch_id)
             if launch_id in self._busy:
                 return
             self._busy.add(launch_id)
@@ -160,6 +175,8 @@ class Provisioner:
 
     def _tick_soon(self, delay: float) -> None:
         """An extra look (one more host list) to confirm hosts just seen healthy."""
+        if self._stopping:
+            return
         self.scheduler.add_job(
             self.watcher.tick,
             "date",
@@ -169,6 +186,10 @@ class Provisioner:
         )
 
     def _schedule(self, launch_id: str) -> None:
+        with self._busy_lock:
+            if self._stopping:
+                return
+            self._scheduled.add(launch_id)
         self.scheduler.add_job(
             self.run,
             args=[launch_id],

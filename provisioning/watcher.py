@@ -62,6 +62,11 @@ class Watcher:
         self._ticking = threading.Lock()
         self._dispatching = threading.Lock()
 
+    @property
+    def busy(self) -> bool:
+        """True while a tick or a delivery is under way."""
+        return self._ticking.locked() or self._dispatching.locked()
+
     def tick(self) -> None:
         # The interval job and a confirmation look may fire together: one at a time.
         with self._ticking:

@@ -226,15 +226,19 @@ class SlackDriver:
             "view": self._with_state(view, values or {}),
             "response_urls": [],
         }
-        response = self.send_payload(payload, **kwargs)
-        answer = response.json() if response.status == 200 else None
-        action = ""
-        errors: dict[str, str] = {}
-        if response.status == 200:
-            answer = answer if isinstance(answer, dict) else {}
-            action = str(answer.get("response_action") or "close")
-            errors = dict(answer.get("errors") or {})
-            self.sandbox.apply_view_response(view_id, answer)
+        self.sandbox.answer_expected(view_id)
+        try:
+            response = self.send_payload(payload, **kwargs)
+            answer = response.json() if response.status == 200 else None
+            action = ""
+            errors: dict[str, str] = {}
+            if response.status == 200:
+                answer = answer if isinstance(answer, dict) else {}
+                action = str(answer.get("response_action") or "close")
+                errors = dict(answer.get("errors") or {})
+                self.sandbox.apply_view_response(view_id, answer)
+        finally:
+            self.sandbox.answer_applied(view_id)
         return SubmitResult(response, action, errors)
 
     def close(self, view_id: str, *, user: str, **kwargs: Any) -> DriverResponse | None:

@@ -117,6 +117,7 @@ class SlackSandbox:
         self._channels: dict[str, dict[str, Any]] = {}
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._response_urls: dict[str, tuple[str, str]] = {}
+        self._answering: dict[str, threading.Event] = {}
         self._ts_base = int(time.time())
         self._ts_counter = itertools.count(1)
         self._id_counter = itertools.count(1)
@@ -374,6 +375,22 @@ class SlackSandbox:
                 pass
             else:
                 current.closed = True
+
+    def answer_expected(self, view_id: str) -> None:
+        """A submission of ``view_id`` is on its way to the bot (called by the driver).
+
+        Slack applies the bot's answer to a submission (``response_action``) as it arrives,
+        before it handles a later ``views.update`` of the same view; until the driver has
+        applied the answer, such an update waits (at most 3 s).
+        """
+        with self._lock:
+            self._answering[view_id] = threading.Event()
+
+    def answer_applied(self, view_id: str) -> None:
+        with self._lock:
+            event = self._answering.pop(view_id, None)
+        if event is not None:
+            event.set()
 
     def close_view(self, view_id: str) -> None:
         with self._lock:
@@ -672,6 +689,10 @@ class SlackSandbox:
     def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
         view = args.get("view")
         self._check_view(view)
+        with self._lock:
+            answering = self._answering.get(str(args.get("view_id")))
+        if answering is not None:
+            answering.wait(3.0)
         with self._lock:
             item = None
             if args.get("view_id"):

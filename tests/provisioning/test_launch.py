@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from tests.provisioning.stack import Stack
 
 
@@ -108,3 +110,18 @@ def test_remove_of_an_unknown_host_fails_the_request_and_changes_nothing():
 
         assert stack.store.launches.get(removal.id).reason == "no host named nope-9"
         assert [i["name"] for i in stack.exo.instances] == ["keep-1"]
+
+
+def test_shutdown_during_a_tick_returns_instead_of_hanging():
+    with Stack(poll_seconds=0.05) as stack:
+        launch = stack.approved_launch(count=1, name="busy")
+        stack.provisioner.start()
+        stack.provisioner.launch(launch.id)
+        stack.wait_for(lambda: stack.notifier.of_kind("running"))
+        stack.rancher.latency = 0.3  # every tick now waits on Rancher
+        time.sleep(0.1)
+
+        started = time.monotonic()
+        stack.provisioner.shutdown(timeout=5)
+        assert time.monotonic() - started < 5
+        assert not stack.provisioner.watcher.busy

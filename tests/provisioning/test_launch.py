@@ -7,6 +7,26 @@ import time
 from tests.provisioning.stack import Stack
 
 
+def approved_removal(stack: Stack, launch, host: str):
+    """An approved "remove <host>" request, as the bot records it after approval."""
+    removal = stack.store.launches.create(
+        kind="remove",
+        requester="U0REQUEST",
+        channel="C0OPS",
+        options=launch.options,
+        zone="ch-gva-2",
+        credential_id=None,
+        group_id=None,
+        group_name=None,
+        driver="ipsec",
+        port_audit={},
+        expires_at=launch.expires_at,
+        target_host=host,
+    )
+    assert stack.store.launches.transition(removal.id, from_states=("pending",), to="approved")
+    return removal
+
+
 def test_exoscale_refusing_creation_for_a_while_delays_the_launch_but_loses_no_host():
     with Stack() as stack:
         launch = stack.approved_launch(count=2, name="patient")
@@ -56,21 +76,7 @@ def test_approved_remove_deletes_the_instance_and_the_rancher_host():
         stack.provisioner.launch(launch.id)
         stack.wait_for(lambda: len(stack.notifier.of_kind("ready")) == 2)
 
-        removal = stack.store.launches.create(
-            kind="remove",
-            requester="U0REQUEST",
-            channel="C0OPS",
-            options=launch.options,
-            zone="ch-gva-2",
-            credential_id=None,
-            group_id=None,
-            group_name=None,
-            driver="ipsec",
-            port_audit={},
-            expires_at=launch.expires_at,
-            target_host="old-1",
-        )
-        stack.store.launches.transition(removal.id, from_states=("pending",), to="approved")
+        removal = approved_removal(stack, launch, "old-1")
         stack.provisioner.remove(removal.id)
         stack.wait_for(lambda: stack.notifier.of_kind("removed"))
 
@@ -90,21 +96,7 @@ def test_remove_of_an_unknown_host_fails_the_request_and_changes_nothing():
         stack.provisioner.start()
         stack.provisioner.launch(launch.id)
         stack.wait_for(lambda: stack.notifier.of_kind("ready"))
-        removal = stack.store.launches.create(
-            kind="remove",
-            requester="U0REQUEST",
-            channel="C0OPS",
-            options=launch.options,
-            zone="ch-gva-2",
-            credential_id=None,
-            group_id=None,
-            group_name=None,
-            driver="ipsec",
-            port_audit={},
-            expires_at=launch.expires_at,
-            target_host="nope-9",
-        )
-        stack.store.launches.transition(removal.id, from_states=("pending",), to="approved")
+        removal = approved_removal(stack, launch, "nope-9")
         stack.provisioner.remove(removal.id)
         stack.wait_for(lambda: stack.store.launches.get(removal.id).state == "failed")
 

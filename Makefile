@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# ARGS goes to the console script: make run ARGS="--demo-rancher 2" plays the Rancher 2.x demo.
 run: $(STAMP)
-	$(BIN)/rancher-exoscale-bot
+	$(BIN)/rancher-exoscale-bot $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

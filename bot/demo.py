@@ -1,12 +1,14 @@
 """The no-token demo: one whole story against local sandboxes, told as people see it in Slack.
 
-    $ rancher-exoscale-bot           # with SLACK_BOT_TOKEN unset
+    $ rancher-exoscale-bot                      # with SLACK_BOT_TOKEN unset: Rancher 1.6
+    $ rancher-exoscale-bot --demo-rancher 2     # Rancher 2.x: an RKE2 custom cluster
     $ python -m bot.demo
 
 The Slack, Exoscale and Rancher sandboxes and the real bot start on 127.0.0.1. alice adds two
 hosts through the three steps (mistyping her secret once), tries to approve her own request and
 is refused, bob approves in the thread, and the progress message follows both hosts until they
-are ready in Rancher. Everything that reached the Slack sandbox is printed as a transcript.
+are ready in Rancher. Against Rancher 2.x she also picks the RKE2 cluster and the node roles in
+step 2. Everything that reached the Slack sandbox is printed as a transcript.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from bot import views
-from bot.sandboxed import EXOSCALE_KEY, EXOSCALE_SECRET, SandboxedBot
+from bot.sandboxed import EXOSCALE_KEY, EXOSCALE_SECRET, RKE2_CLUSTER, SandboxedBot
 
 _EMOJI = {
     ":rocket:": "🚀",
@@ -112,6 +114,12 @@ class Transcript:
                 if element.get("type") == "radio_buttons":
                     choices = " / ".join(o["text"]["text"] for o in element["options"])
                     value = f"({choices}) → {initial.get('text', {}).get('text', '')}"
+                elif element.get("type") == "checkboxes" and block["block_id"] != "add_missing":
+                    ticked = {o["value"] for o in element.get("initial_options") or []}
+                    value = " ".join(
+                        f"[{'x' if o['value'] in ticked else ' '}] {o['text']['text']}"
+                        for o in element["options"]
+                    )
                 shown = f": {value}" if value else ""
                 self._print(f"    ▸ {label}{shown}")
             elif kind == "section":
@@ -177,7 +185,11 @@ def play(world: SandboxedBot, story: Transcript, *, timeout: float = 20.0) -> No
     """The story: request, refused self-approval, approval in thread, both hosts ready."""
     driver, slack = world.driver, world.slack
     alice, bob, channel = world.ALICE, world.BOB, world.CHANNEL
-    command = "add count=2 name=web labels=role=web description='web tier'"
+    rancher2 = world.rancher_version == "2"
+    if rancher2:
+        command = "add count=2 name=edge labels=tier=edge description='edge workers'"
+    else:
+        command = "add count=2 name=web labels=role=web description='web tier'"
 
     story.note("Step 1 · credentials")
     story.person(alice, f"types in #ops:  /rancher-exoscale {command}")
@@ -196,9 +208,13 @@ def play(world: SandboxedBot, story: Transcript, *, timeout: float = 20.0) -> No
         step1["id"], {views.API_KEY: EXOSCALE_KEY, views.API_SECRET: EXOSCALE_SECRET}, user=alice
     )
 
-    story.note("Step 2 · security group")
+    story.note("Step 2 · cluster and security group" if rancher2 else "Step 2 · security group")
     step2 = driver.wait_for_view(user=alice, callback_id=views.STEP2, timeout=timeout)
-    story.person(alice, "keeps Standard and IPsec, presses [Next]")
+    if rancher2:
+        _choose_cluster_and_roles(world, story, step2, timeout=timeout)
+        story.person(alice, "keeps Standard, presses [Next]")
+    else:
+        story.person(alice, "keeps Standard and IPsec, presses [Next]")
     driver.submit(step2["id"], user=alice)
 
     story.note("Step 3 · instance options")
@@ -225,17 +241,52 @@ def play(world: SandboxedBot, story: Transcript, *, timeout: float = 20.0) -> No
     _wait(finished, timeout, "both hosts to be ready")
 
 
-def run(out: TextIO = sys.stdout, *, timeout: float = 20.0) -> int:
-    """Play the story and print it; 0 when both hosts became ready, 1 otherwise."""
+def _choose_cluster_and_roles(
+    world: SandboxedBot, story: Transcript, step2: dict[str, Any], *, timeout: float
+) -> None:
+    """Rancher 2.x's part of step 2: the RKE2 cluster, then the worker role alone."""
+    driver, alice = world.driver, world.ALICE
+
+    def audit(view: dict[str, Any]) -> str:
+        block = next((b for b in view["blocks"] if b.get("block_id") == "audit"), None)
+        return block["text"]["text"] if block else ""
+
+    name = f"{RKE2_CLUSTER['name']} (RKE2)"
+    story.person(alice, f"picks the cluster {name}")
+    driver.select(step2["id"], views.CLUSTER, RKE2_CLUSTER["id"], user=alice)
+    driver.wait_for_view(
+        user=alice, callback_id=views.STEP2, ready=lambda v: "RKE2" in audit(v), timeout=timeout
+    )
+    story.person(alice, "keeps only the Worker role: these hosts run workloads")
+    driver.check(step2["id"], views.ROLES, ["worker"], user=alice)
+    driver.wait_for_view(
+        user=alice,
+        callback_id=views.STEP2,
+        ready=lambda v: "RKE2 worker nodes" in audit(v),
+        timeout=timeout,
+    )
+
+
+def run(out: TextIO | None = None, *, timeout: float = 20.0, rancher: str = "1.6") -> int:
+    """Play the story against Rancher ``rancher`` ("1.6" or "2") and print it (to stdout).
+
+    Returns 0 when both hosts became ready, 1 otherwise.
+    """
+    # Looked up at call time: a default bound at import would outlive a replaced sys.stdout.
+    out = out or sys.stdout
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     started = time.monotonic()
-    with SandboxedBot(approvers=(SandboxedBot.BOB,)) as world:
+    with SandboxedBot(approvers=(SandboxedBot.BOB,), rancher=rancher) as world:
         story = Transcript(world, out)
         world.slack.on_call(story.on_call)
+        which = (
+            f"Rancher 2.x {world.rancher_url} (API v3)"
+            if rancher == "2"
+            else (f"Rancher 1.6 {world.rancher_url}")
+        )
         print(
             f"rancher-exoscale-bot demo · #ops in a sandbox workspace · approvers: @bob\n"
-            f"(Slack API {world.slack.base_url}, Exoscale {world.exoscale_endpoint}, "
-            f"Rancher {world.rancher_url})",
+            f"(Slack API {world.slack.base_url}, Exoscale {world.exoscale_endpoint}, {which})",
             file=out,
         )
         try:
@@ -243,15 +294,26 @@ def run(out: TextIO = sys.stdout, *, timeout: float = 20.0) -> int:
         except TimeoutError as exc:
             print(f"\nThe demo did not finish: {exc}", file=out)
             return 1
-        hosts = sorted(
-            (h for h in world.rancher.hosts if not h["removed"]), key=lambda h: h["hostname"]
-        )
-        names = ", ".join(f"{h['hostname']} ({h['state']})" for h in hosts)
-    print(
-        f"\nDone in {time.monotonic() - started:.1f} s. Rancher now lists: {names}.",
-        file=out,
-    )
+        if rancher == "2":
+            nodes = sorted(
+                (n for n in world.rancher.nodes if n["clusterId"] == RKE2_CLUSTER["id"]),
+                key=lambda n: n["hostname"],
+            )
+            names = ", ".join(f"{n['hostname']} ({n['state']}, {_roles(n)})" for n in nodes)
+            listing = f"Cluster {RKE2_CLUSTER['name']} (RKE2) now has the nodes: {names}."
+        else:
+            hosts = sorted(
+                (h for h in world.rancher.hosts if not h["removed"]), key=lambda h: h["hostname"]
+            )
+            names = ", ".join(f"{h['hostname']} ({h['state']})" for h in hosts)
+            listing = f"Rancher now lists: {names}."
+    print(f"\nDone in {time.monotonic() - started:.1f} s. {listing}", file=out)
     return 0
+
+
+def _roles(node: dict[str, Any]) -> str:
+    flags = (("etcd", "etcd"), ("controlPlane", "control plane"), ("worker", "worker"))
+    return ", ".join(name for key, name in flags if node.get(key)) or "no role"
 
 
 if __name__ == "__main__":

@@ -1,22 +1,24 @@
 """The whole bot assembled from Settings: storage, Slack, Exoscale, Rancher, the scheduler.
 
     bot = Bot(Settings.from_env())   # the process environment
-    bot.start()                      # provisioner and housekeeping jobs
+    bot.start()                      # the scheduler: provisioning, watcher and housekeeping
     bot.serve_http("0.0.0.0", 3000)  # or bot.run_socket_mode()
     ...
     bot.stop()
 
-``Tuning`` shortens timings for tests and the demo; production uses its defaults.
+``Tuning`` shortens timings for tests and the demo; production uses its defaults. Hosts register
+with Rancher 1.6 (RANCHER_ACCESS_KEY, RANCHER_SECRET_KEY, RANCHER_PROJECT_ID) or with Rancher 2.x
+custom clusters (RANCHER_TOKEN); ``start`` logs which.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
@@ -33,6 +35,7 @@ from bot.wizard import Wizard
 from provisioning.exoscale import ExoscaleClient
 from provisioning.launch import Provisioner, Timings
 from provisioning.rancher import RancherClient
+from provisioning.rancher2 import Rancher2Client
 from storage import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,36 @@ def exoscale_factory(
     return make
 
 
+def rancher_client(settings: Settings, tuning: Tuning) -> RancherClient | Rancher2Client:
+    """The client for the Rancher that Settings name: 2.x with RANCHER_TOKEN, else 1.6."""
+    if settings.rancher_api == "v2":
+        return Rancher2Client(
+            settings.rancher_url,
+            settings.rancher_token,
+            timeout=tuning.rancher_timeout,
+            retries=tuning.rancher_retries,
+            backoff=tuning.rancher_backoff,
+            token_poll=tuning.rancher_token_poll,
+        )
+    return RancherClient(
+        settings.rancher_url,
+        settings.rancher_access_key,
+        settings.rancher_secret_key,
+        settings.rancher_project_id,
+        timeout=tuning.rancher_timeout,
+        retries=tuning.rancher_retries,
+        backoff=tuning.rancher_backoff,
+        token_poll=tuning.rancher_token_poll,
+    )
+
+
+def rancher_line(rancher: RancherClient | Rancher2Client) -> str:
+    """Which Rancher hosts register with, in words for the log (the URL never has the keys)."""
+    if isinstance(rancher, Rancher2Client):
+        return f"Rancher 2.x at {rancher.url} (API v3)"
+    return f"Rancher 1.6 at {rancher.url} project {rancher.project_id}"
+
+
 class Bot:
     """Every part of the running bot, built once from ``settings``."""
 
@@ -68,14 +101,6 @@ class Bot:
             raise SettingsError("SLACK_BOT_TOKEN", "is not set")
         if not settings.rancher_configured:
             raise SettingsError("RANCHER_URL", "is not set; hosts register with that Rancher")
-        if settings.rancher_api != "v1.6":
-            # The launch pipeline registers hosts with Rancher 1.6; 2.x clusters (RANCHER_TOKEN)
-            # have their own client but no launch path through the bot yet.
-            raise SettingsError(
-                "RANCHER_TOKEN",
-                "is set, but the bot registers hosts with Rancher 1.6 only: set "
-                "RANCHER_ACCESS_KEY, RANCHER_SECRET_KEY and RANCHER_PROJECT_ID instead",
-            )
         self.settings = settings
         self.tuning = tuning or Tuning()
         self.store = store or open_store(settings.database, key=settings.encryption_key)
@@ -92,16 +117,7 @@ class Bot:
             approvers=self.approvers.mentions(),
             ttl_hours=settings.request_ttl_hours,
         )
-        self.rancher = RancherClient(
-            settings.rancher_url,
-            settings.rancher_access_key,
-            settings.rancher_secret_key,
-            settings.rancher_project_id,
-            timeout=self.tuning.rancher_timeout,
-            retries=self.tuning.rancher_retries,
-            backoff=self.tuning.rancher_backoff,
-            token_poll=self.tuning.rancher_token_poll,
-        )
+        self.rancher = rancher_client(settings, self.tuning)
         self.exoscale_factory = exoscale_factory(settings, self.tuning)
         self.provisioner = Provisioner(
             self.store,
@@ -132,6 +148,7 @@ class Bot:
             desk=self.desk,
             answers=self.answers,
             check_timeout=self.tuning.credential_check_timeout,
+            rancher2=self.rancher if isinstance(self.rancher, Rancher2Client) else None,
         )
         self.ctx = BotContext(
             settings=settings,
@@ -148,17 +165,16 @@ class Bot:
             max_workers=self.tuning.listener_threads, thread_name_prefix="bolt-listener"
         )
         self.app = build_app(self.ctx, self.listeners)
-        self.housekeeping = BackgroundScheduler(
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-            timezone=UTC,
-        )
         self.http: HttpServer | None = None
         self._started = False
+        # Held while housekeeping runs, so stop() can let a run finish before the database closes.
+        self._housekeeping = threading.Lock()
 
     def start(self) -> None:
-        """Start the provisioner (resuming unfinished launches) and the housekeeping job."""
-        self.provisioner.start()
-        self.housekeeping.add_job(
+        """Start the one scheduler: the provisioner's jobs (resuming launches) and housekeeping."""
+        log.info("hosts register with %s", rancher_line(self.rancher))
+        # One BackgroundScheduler for the whole bot: the provisioner's, started and stopped by it.
+        self.provisioner.scheduler.add_job(
             self.housekeep,
             "interval",
             seconds=self.tuning.housekeeping_seconds,
@@ -166,17 +182,18 @@ class Bot:
             replace_existing=True,
             next_run_time=datetime.now(UTC),
         )
-        self.housekeeping.start()
+        self.provisioner.start()
         self._started = True
 
     def housekeep(self) -> None:
         """Expire pending requests past BOT_REQUEST_TTL_HOURS; redraw finished requests."""
-        try:
-            self.desk.expire_due()
-            self.notifier.refresh_finished()
-        except SlackApiError as exc:
-            # The state is in the database; the next run redraws what Slack refused now.
-            log.warning("housekeeping could not update Slack: %s", exc.response.get("error"))
+        with self._housekeeping:
+            try:
+                self.desk.expire_due()
+                self.notifier.refresh_finished()
+            except SlackApiError as exc:
+                # The state is in the database; the next run redraws what Slack refused now.
+                log.warning("housekeeping could not update Slack: %s", exc.response.get("error"))
 
     def http_server(self, host: str, port: int) -> HttpServer:
         """The HTTP endpoint (``/slack/events``) for this bot, not yet serving."""
@@ -206,8 +223,10 @@ class Bot:
         # Listeners still at work after their ack finish before the database closes.
         self.listeners.shutdown(wait=True, cancel_futures=True)
         if self._started:
-            self.housekeeping.shutdown(wait=False)
             self.provisioner.shutdown()
+            # A housekeeping run already under way gets as long as the provisioner's jobs do.
+            if self._housekeeping.acquire(timeout=10.0):
+                self._housekeeping.release()
             self._started = False
         self.wizard.close()
         self.store.close()

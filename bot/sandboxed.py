@@ -9,6 +9,12 @@
 The bot is built exactly as in production (``Settings.from_env`` then ``Bot``), only the
 environment points it at the sandboxes and ``FAST`` shortens its timings. The demo, the bot's
 tests and the ack benchmark all start it this way.
+
+``rancher="2"`` serves Rancher 2.x instead of 1.6: the bot gets RANCHER_TOKEN, and the Rancher
+sandbox has an RKE2 cluster (``RKE2_CLUSTER``) and an RKE1 cluster (``RKE1_CLUSTER``)::
+
+    with SandboxedBot(rancher="2") as world:
+        world.rancher.nodes                     # what GET /v3/nodes shows
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ EXOSCALE_SECRET = "sandbox-exoscale-secret-9f8e7d6c5b4a"
 RANCHER_ACCESS = "SANDBOXACCESSKEY"
 RANCHER_SECRET = "sandbox-rancher-secret-1a2b3c"
 PROJECT = "1a5"
+RANCHER_TOKEN = "token-sandbx:sandboxrancher2bearersecret0123456789"
+RKE2_CLUSTER = {"id": "c-m-7kq2x9vd", "name": "prod", "kind": "rke2"}
+RKE1_CLUSTER = {"id": "c-5hw8t", "name": "legacy", "kind": "rke1"}
+RANCHER_VERSIONS = ("1.6", "2")
 
 # Timings for a bot that has to finish a story in seconds.
 FAST = Tuning(
@@ -67,7 +77,11 @@ class SandboxedBot:
         database: str | Path | None = None,
         wire_agents: bool = True,
         boot_delay: float = 0.05,
+        rancher: str = "1.6",
     ) -> None:
+        if rancher not in RANCHER_VERSIONS:
+            raise ValueError(f"rancher must be 1.6 or 2, not {rancher!r}")
+        self.rancher_version = rancher
         self.approvers = approvers
         self.workspace_credentials = workspace_credentials
         self.extra_env = dict(env or {})
@@ -82,14 +96,15 @@ class SandboxedBot:
         self.exoscale = ExoscaleSandbox(
             {EXOSCALE_KEY: EXOSCALE_SECRET}, operation_delay=0.02, boot_delay=boot_delay
         )
-        self.rancher = RancherSandbox(
-            RANCHER_ACCESS,
-            RANCHER_SECRET,
-            project_id=PROJECT,
-            register_delay=0.05,
-            activate_delay=0.05,
-            token_delay=0.02,
-        )
+        delays = {"register_delay": 0.05, "activate_delay": 0.05, "token_delay": 0.02}
+        if rancher == "2":
+            self.rancher = RancherSandbox(
+                token=RANCHER_TOKEN, clusters=[RKE2_CLUSTER, RKE1_CLUSTER], **delays
+            )
+        else:
+            self.rancher = RancherSandbox(
+                RANCHER_ACCESS, RANCHER_SECRET, project_id=PROJECT, **delays
+            )
         if wire_agents:
             self.exoscale.on_boot(self.rancher.boot)
         for user, name in (
@@ -113,14 +128,17 @@ class SandboxedBot:
             "BOT_HTTP_PORT": "0",
             "EXOSCALE_API_ENDPOINT": self.exoscale_endpoint,
             "RANCHER_URL": self.rancher_url,
-            "RANCHER_ACCESS_KEY": RANCHER_ACCESS,
-            "RANCHER_SECRET_KEY": RANCHER_SECRET,
-            "RANCHER_PROJECT_ID": PROJECT,
             "BOT_DATABASE": str(self.database),
             "BOT_APPROVERS": ",".join(self.approvers),
             "BOT_POLL_SECONDS": "0.1",
             "BOT_REGISTER_TIMEOUT_MINUTES": "1",
         }
+        if self.rancher_version == "2":
+            env["RANCHER_TOKEN"] = RANCHER_TOKEN
+        else:
+            env["RANCHER_ACCESS_KEY"] = RANCHER_ACCESS
+            env["RANCHER_SECRET_KEY"] = RANCHER_SECRET
+            env["RANCHER_PROJECT_ID"] = PROJECT
         if self.workspace_credentials:
             env["EXOSCALE_API_KEY"] = EXOSCALE_KEY
             env["EXOSCALE_API_SECRET"] = EXOSCALE_SECRET

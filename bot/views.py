@@ -36,15 +36,16 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from commands.options import DEFAULTS, HostOptions
+from commands.options import DEFAULTS, HostOptions, etcd_warning
 from commands.parse import COMMAND
-from commands.ports import STANDARD_GROUP, PortAudit, required_ports
+from commands.ports import NODE_ROLES, STANDARD_GROUP, PortAudit
 
 # Callback ids of the modals; listeners route on them.
 STEP1 = "add_step1"
 STEP2 = "add_step2"
 STEP3 = "add_step3"
 LOADING = "add_loading"
+CONFIRM = "add_confirm"
 DENY = "deny_reason"
 
 # Block ids (equal to their action ids) of the wizard's inputs.
@@ -57,6 +58,9 @@ CUSTOM_GROUP = "custom_group"
 NETWORK = "network"
 ADD_MISSING = "add_missing"
 REASON = "reason"
+# Rancher 2.x only: the custom cluster the hosts join and the node roles they take.
+CLUSTER = "cluster"
+ROLES = "roles"
 # Step 3's inputs use the FIELDS keys of commands.options as block and action ids.
 STEP3_FIELDS = (
     "count",
@@ -74,6 +78,8 @@ STEP3_FIELDS = (
     "engine_storage_driver",
     "engine_install_url",
 )
+# The Advanced section: Docker engine options, shown only where Docker runs the agent.
+ENGINE_FIELDS = tuple(key for key in STEP3_FIELDS if key.startswith("engine_"))
 
 # Action ids of the request message's buttons.
 APPROVE = "launch_approve"
@@ -81,7 +87,9 @@ DENY_BUTTON = "launch_deny"
 
 STANDARD_MODE = "standard"
 CUSTOM_MODE = "custom"
-DRIVER_NAMES = {"ipsec": "IPsec", "vxlan": "VXLAN"}
+# What the port audit was made for: a Rancher 1.6 networking driver or a 2.x cluster kind.
+DRIVER_NAMES = {"ipsec": "IPsec", "vxlan": "VXLAN", "rke1": "RKE1", "rke2": "RKE2", "k3s": "K3s"}
+ROLE_NAMES = {"etcd": "etcd", "controlplane": "control plane", "worker": "worker"}
 _OPTION_TEXT_MAX = 75
 _SELECT_OPTIONS_MAX = 100
 
@@ -123,6 +131,27 @@ class GroupChoice:
 
 
 @dataclass(frozen=True)
+class ClusterChoice:
+    """A Rancher 2.x custom cluster offered in step 2; ``kind`` is rke1, rke2 or k3s."""
+
+    id: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class ClusterStep:
+    """Step 2's Rancher 2.x part: the clusters offered, the one chosen and the node roles."""
+
+    clusters: Sequence[ClusterChoice]
+    cluster_id: str | None
+    roles: tuple[str, ...]
+    # Why a cluster or roles given on the command line were not taken, when they were not.
+    cluster_hint: str | None = None
+    roles_hint: str | None = None
+
+
+@dataclass(frozen=True)
 class TemplateChoice:
     """A template offered in step 3 with its size, so the disk can be checked against it."""
 
@@ -157,6 +186,17 @@ def mention(user_or_group: str) -> str:
 
 def driver_name(driver: str | None) -> str:
     return DRIVER_NAMES.get(driver or "", driver or "?")
+
+
+def roles_text(roles: Iterable[str]) -> str:
+    """Node roles in words, in Rancher's order: "etcd, control plane, worker"."""
+    chosen = set(roles)
+    return ", ".join(ROLE_NAMES[r] for r in NODE_ROLES if r in chosen) or "none"
+
+
+def step3_fields(*, engine: bool) -> tuple[str, ...]:
+    """The inputs step 3 shows: without the engine options when the nodes run no Docker."""
+    return STEP3_FIELDS if engine else tuple(k for k in STEP3_FIELDS if k not in ENGINE_FIELDS)
 
 
 # ---------------------------------------------------------------------------- wizard modals
@@ -278,16 +318,21 @@ def audit_text(
     standard: bool,
     group_exists: bool,
     add_missing: bool,
+    roles: Sequence[str] = (),
 ) -> str:
-    """The port audit in words: which required ports are open, which are missing, what happens."""
-    driver = driver_name(audit.driver)
+    """The port audit in words: which required ports are open, which are missing, what happens.
+
+    ``roles`` (Rancher 2.x) names the node roles the ports were required for.
+    """
+    what = driver_name(audit.driver) + (f" {roles_text(roles)} nodes" if roles else "")
     if standard and not group_exists:
-        ports = ", ".join(str(p) for p in required_ports(audit.driver))
+        ports = ", ".join(str(p) for p in (*audit.covered, *audit.missing))
+        between = " between the hosts of the group" if roles else ""
         return (
-            f"*Ports for {driver}* · `{STANDARD_GROUP}` does not exist yet in this zone: it will "
-            f"be created with every port the agent needs ({ports}, ICMP echo)."
+            f"*Ports for {what}* · `{STANDARD_GROUP}` does not exist yet in this zone: it will "
+            f"be created with every port the agent needs ({ports}{between}, ICMP echo)."
         )
-    lines = [f"*Ports for {driver} on `{escape(group_name)}`*"]
+    lines = [f"*Ports for {what} on `{escape(group_name)}`*"]
     for port in audit.covered:
         lines.append(f":white_check_mark: {port} · {port.purpose}: open")
     for port in audit.missing:
@@ -320,8 +365,14 @@ def step2_view(
     audit: str,
     offer_add_missing: bool,
     add_missing: bool,
+    cluster: ClusterStep | None = None,
+    notes: Sequence[str] = (),
 ) -> View:
-    """Step 2, Security group: Standard or Custom, the networking driver, and the port audit."""
+    """Step 2, Security group: Standard or Custom, and the port audit of the chosen group.
+
+    Rancher 1.6 also asks for the networking driver; with ``cluster`` (Rancher 2.x) the step
+    asks for the cluster to join and the node roles instead.
+    """
     mode_options = [
         _option(
             STANDARD_MODE,
@@ -334,17 +385,25 @@ def step2_view(
             "An existing group; you make sure the required ports are open",
         ),
     ]
-    network_options = [
-        _option("ipsec", "IPsec", "UDP 500 and 4500 between hosts"),
-        _option("vxlan", "VXLAN", "UDP 4789 between hosts"),
-    ]
-    blocks: list[Block] = [
-        SectionBlock(
-            text=MarkdownTextObject(
-                text=f"*Step 2 of 3 · Security group* (zone `{zone}`)\nThe Rancher agent needs "
-                "TCP 22 and TCP 2376, plus UDP 500 and 4500 for IPsec or UDP 4789 for VXLAN."
-            )
-        ),
+    if cluster is None:
+        intro = (
+            f"*Step 2 of 3 · Security group* (zone `{zone}`)\nThe Rancher agent needs "
+            "TCP 22 and TCP 2376, plus UDP 500 and 4500 for IPsec or UDP 4789 for VXLAN."
+        )
+    else:
+        intro = (
+            f"*Step 2 of 3 · Cluster and security group* (zone `{zone}`)\nRancher 2.x nodes "
+            "need the ports of their cluster's Kubernetes distribution and of their roles, "
+            "open between the nodes; the agents dial out to Rancher."
+        )
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=intro))]
+    if notes:
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text="\n".join(escape(n) for n in notes))])
+        )
+    if cluster is not None:
+        blocks += _cluster_blocks(cluster)
+    blocks.append(
         InputBlock(
             block_id=GROUP_MODE,
             label="Security group",
@@ -354,8 +413,8 @@ def step2_view(
                 options=mode_options,
                 initial_option=mode_options[0 if mode == STANDARD_MODE else 1],
             ),
-        ),
-    ]
+        )
+    )
     if mode == CUSTOM_MODE:
         if groups:
             options = [_option(g.id, g.name) for g in groups[:_SELECT_OPTIONS_MAX]]
@@ -382,18 +441,23 @@ def step2_view(
                     )
                 )
             )
-    blocks.append(
-        InputBlock(
-            block_id=NETWORK,
-            label="Networking driver",
-            dispatch_action=True,
-            element=RadioButtonsElement(
-                action_id=NETWORK,
-                options=network_options,
-                initial_option=network_options[0 if network == "ipsec" else 1],
-            ),
+    if cluster is None:
+        network_options = [
+            _option("ipsec", "IPsec", "UDP 500 and 4500 between hosts"),
+            _option("vxlan", "VXLAN", "UDP 4789 between hosts"),
+        ]
+        blocks.append(
+            InputBlock(
+                block_id=NETWORK,
+                label="Networking driver",
+                dispatch_action=True,
+                element=RadioButtonsElement(
+                    action_id=NETWORK,
+                    options=network_options,
+                    initial_option=network_options[0 if network == "ipsec" else 1],
+                ),
+            )
         )
-    )
     blocks += [DividerBlock(), SectionBlock(block_id="audit", text=MarkdownTextObject(text=audit))]
     if offer_add_missing:
         box = _option("yes", f"Open the missing ports in {STANDARD_GROUP}")
@@ -413,6 +477,61 @@ def step2_view(
     return _modal(STEP2, "Add hosts · 2/3", blocks, metadata, submit="Next")
 
 
+def _cluster_blocks(cluster: ClusterStep) -> list[Block]:
+    """The Rancher 2.x inputs of step 2: the cluster select and the role checkboxes."""
+    blocks: list[Block] = []
+    if cluster.clusters:
+        options = [
+            _option(c.id, f"{c.name} ({driver_name(c.kind)})", c.id)
+            for c in cluster.clusters[:_SELECT_OPTIONS_MAX]
+        ]
+        initial = next((o for o in options if o.value == cluster.cluster_id), None)
+        blocks.append(
+            InputBlock(
+                block_id=CLUSTER,
+                label="Cluster",
+                dispatch_action=True,
+                hint=cluster.cluster_hint,
+                element=StaticSelectElement(
+                    action_id=CLUSTER,
+                    placeholder="Choose a cluster",
+                    options=options,
+                    initial_option=initial,
+                ),
+            )
+        )
+    else:
+        blocks.append(
+            SectionBlock(
+                block_id=CLUSTER,
+                text=MarkdownTextObject(
+                    text=":warning: The Rancher token sees no RKE1, RKE2 or K3s cluster that "
+                    "custom nodes can join. Create a custom cluster in Rancher (or give the "
+                    "token access to one), then run the command again."
+                ),
+            )
+        )
+    boxes = [
+        _option("etcd", "etcd", "The cluster's datastore; keep an odd number of these"),
+        _option("controlplane", "Control plane", "Kubernetes API server, scheduler, controllers"),
+        _option("worker", "Worker", "Runs the workloads"),
+    ]
+    blocks.append(
+        InputBlock(
+            block_id=ROLES,
+            label="Node roles",
+            dispatch_action=True,
+            hint=cluster.roles_hint or "Every host of this launch takes these roles.",
+            element=CheckboxesElement(
+                action_id=ROLES,
+                options=boxes,
+                initial_options=[b for b in boxes if b.value in cluster.roles] or None,
+            ),
+        )
+    )
+    return blocks
+
+
 def step3_view(
     metadata: str,
     *,
@@ -421,8 +540,16 @@ def step3_view(
     max_hosts: int,
     profiles: Sequence[str],
     templates: Sequence[TemplateChoice],
+    engine: bool = True,
+    rancher2: bool = False,
+    notes: Sequence[str] = (),
 ) -> View:
-    """Step 3, Instance options: count, name, profile, template, disk, labels, engine options."""
+    """Step 3, Instance options: count, name, profile, template, disk, labels, engine options.
+
+    ``engine=False`` leaves the Advanced section (Docker engine options) out, for nodes that
+    run no Docker; ``rancher2`` words the hints for Kubernetes nodes; ``notes`` are shown under
+    the summary.
+    """
 
     def initial(key: str) -> str | None:
         value = prefill.get(key) or DEFAULTS.get(key) or ""
@@ -457,6 +584,10 @@ def step3_view(
 
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f"*Step 3 of 3 · Instance options*\n{summary}")),
+    ]
+    if notes:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(notes))]))
+    blocks += [
         InputBlock(
             block_id="count",
             label="Number of hosts",
@@ -522,11 +653,17 @@ def step3_view(
         ),
         text_input(
             "labels",
-            "Host labels",
+            "Node labels" if rancher2 else "Host labels",
             multiline=True,
             placeholder="role=web\ntier=front",
-            hint="key=value, one a line; Rancher schedules and balances load with them",
+            hint="key=value, one a line; they become Kubernetes node labels"
+            if rancher2
+            else "key=value, one a line; Rancher schedules and balances load with them",
         ),
+    ]
+    if not engine:
+        return _modal(STEP3, "Add hosts · 3/3", blocks, metadata, submit="Create")
+    blocks += [
         HeaderBlock(text=PlainTextObject(text="Advanced: Docker engine options")),
         ContextBlock(
             elements=[
@@ -562,6 +699,31 @@ def step3_view(
         ),
     ]
     return _modal(STEP3, "Add hosts · 3/3", blocks, metadata, submit="Create")
+
+
+def confirm_view(metadata: str, *, warning: str, summary: str) -> View:
+    """Pushed over step 3 when the options are valid but unwise: "Back" returns to the form."""
+    blocks = [
+        SectionBlock(text=MarkdownTextObject(text=f":warning: *Before you ask*\n{warning}")),
+        ContextBlock(elements=[MarkdownTextObject(text=summary)]),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text="*Back* returns to the form to change the number of hosts or the roles; "
+                    "*Ask anyway* posts the request, with this warning, for an approver."
+                )
+            ]
+        ),
+    ]
+    return View(
+        type="modal",
+        callback_id=CONFIRM,
+        title=PlainTextObject(text="Add hosts · check"),
+        submit=PlainTextObject(text="Ask anyway"),
+        close=PlainTextObject(text="Back"),
+        blocks=blocks,
+        private_metadata=metadata,
+    )
 
 
 def _whole(value: str | None, *, low: int, high: int) -> int | None:
@@ -621,12 +783,25 @@ def options_fields(options: HostOptions, launch: Any) -> list[str]:
         f"*Template*\n{escape(options.template)}",
         f"*Root size*\n{options.disk} GiB",
         f"*Security group*\n{group}",
-        f"*Networking*\n{driver_name(options.network)}",
-        f"*Labels*\n{escape(labels)}",
     ]
+    if options.rancher2:
+        fields += [
+            f"*Cluster*\n{cluster_text(options, launch)}",
+            f"*Roles*\n{roles_text(options.roles)}",
+        ]
+    else:
+        fields.append(f"*Networking*\n{driver_name(options.network)}")
+    fields.append(f"*Labels*\n{escape(labels)}")
     if options.description:
         fields.append(f"*Description*\n{escape(options.description[:300])}")
     return fields
+
+
+def cluster_text(options: HostOptions, launch: Any) -> str:
+    """The Rancher 2.x cluster of a request: its name as the wizard saw it, kind and id."""
+    name = str(launch.options.get("cluster_name") or options.cluster)
+    kind = driver_name(launch.driver) if launch.driver else "?"
+    return f"{escape(name)} · {kind} (`{escape(options.cluster)}`)"
 
 
 def engine_text(options: HostOptions) -> str | None:
@@ -666,6 +841,9 @@ def port_summary(launch: Any) -> str:
     audit = PortAudit.from_dict(data)
     group = launch.group_name or STANDARD_GROUP
     driver = driver_name(audit.driver)
+    roles = (launch.options or {}).get("roles") if launch.kind == "add" else None
+    if roles:
+        driver += f" {roles_text(roles)}"
     if data.get("standard") and not data.get("group_exists"):
         return f"*Ports ({driver})*: `{STANDARD_GROUP}` will be created with every required port."
     open_ = ", ".join(str(p) for p in audit.covered) or "none"
@@ -750,9 +928,13 @@ def request_message(
         )
     else:
         options = HostOptions.from_dict(launch.options)
+        where = "Rancher"
+        if options.rancher2:
+            name = launch.options.get("cluster_name") or options.cluster
+            where = f"Rancher cluster *{escape(str(name))}*"
         title = (
             f":rocket: {requester} asks to add *{options.count} Exoscale "
-            f"host{'s' if options.count != 1 else ''}* to Rancher"
+            f"host{'s' if options.count != 1 else ''}* to {where}"
         )
         text = (
             f"{requester} asks to add {options.count} host(s) ({options.host_names()[0]}…) "
@@ -768,6 +950,14 @@ def request_message(
         if engine:
             body.append(SectionBlock(text=MarkdownTextObject(text=engine)))
         body.append(SectionBlock(text=MarkdownTextObject(text=port_summary(launch))))
+        warning = etcd_warning(options)
+        if warning:
+            body.append(
+                ContextBlock(
+                    block_id="etcd_warning",
+                    elements=[MarkdownTextObject(text=f":warning: {warning}")],
+                )
+            )
     body.append(
         SectionBlock(
             block_id="state",
@@ -867,6 +1057,9 @@ def launch_line(launch: Any, hosts: Sequence[Any]) -> str:
     else:
         options = HostOptions.from_dict(launch.options)
         what = f"add {options.count} × `{escape(options.name)}` in {options.zone}"
+        if options.rancher2:
+            name = launch.options.get("cluster_name") or options.cluster
+            what += f" to cluster {escape(str(name))}"
     state = STATE_WORDS.get(launch.state, launch.state)
     if launch.kind == "add" and hosts and launch.state in ("approved", "done", "failed"):
         state += f", {ready_count(hosts)}"

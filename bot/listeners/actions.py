@@ -37,6 +37,8 @@ def register(app: App, ctx: BotContext) -> None:
     @app.action(views.GROUP_MODE)
     @app.action(views.CUSTOM_GROUP)
     @app.action(views.NETWORK)
+    @app.action(views.CLUSTER)
+    @app.action(views.ROLES)
     def step2_choice(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         ctx.wizard.group_changed(body)

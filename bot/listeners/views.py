@@ -1,4 +1,4 @@
-"""Modal submissions: the wizard's three steps and the deny reason."""
+"""Modal submissions: the wizard's three steps, its confirmation and the deny reason."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ def register(app: App, ctx: BotContext) -> None:
     @app.view(views.STEP3)
     def step3(ack: Ack, body: dict[str, Any]) -> None:
         ctx.wizard.submit_options(ack, body)
+
+    @app.view(views.CONFIRM)
+    def confirm(ack: Ack, body: dict[str, Any]) -> None:
+        ctx.wizard.confirm_options(ack, body)
 
     @app.view(views.DENY)
     def deny_reason(ack: Ack, body: dict[str, Any]) -> None:

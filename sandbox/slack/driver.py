@@ -210,6 +210,24 @@ class SlackDriver:
         }
         return self.send_payload(payload, **kwargs)
 
+    def check(
+        self, view_id: str, action_id: str, values: list[str], *, user: str, **kwargs: Any
+    ) -> DriverResponse:
+        """Leave exactly ``values`` ticked in a checkbox group of a modal (sends block_actions)."""
+        view = self._current_view(view_id)
+        block, element = _find_element(view.get("blocks") or [], action_id)
+        options = [_option(element, value) for value in values]
+        self._selected.setdefault(view_id, {})[(block["block_id"], action_id)] = options
+        action = _action_of(block, element)
+        action["selected_options"] = options
+        payload = {
+            **self._interaction_base(user),
+            "container": {"type": "view", "view_id": view_id},
+            "view": self._with_state(view, {}),
+            "actions": [action],
+        }
+        return self.send_payload(payload, **kwargs)
+
     def submit(
         self,
         view_id: str,
@@ -448,6 +466,8 @@ def _typed_value(element: Mapping[str, Any], value: Any) -> dict[str, Any]:
 
 
 def _selected_entry(element: Mapping[str, Any], option: Any) -> dict[str, Any]:
+    if element["type"] == "checkboxes":
+        return {"type": "checkboxes", "selected_options": list(option)}
     return {"type": element["type"], "selected_option": option}
 
 

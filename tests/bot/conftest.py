@@ -31,6 +31,13 @@ def world() -> Iterator[SandboxedBot]:
         yield started
 
 
+@pytest.fixture
+def world2() -> Iterator[SandboxedBot]:
+    """As ``world``, with Rancher 2.x: an RKE2 cluster (prod) and an RKE1 cluster (legacy)."""
+    with SandboxedBot(approvers=(BOB,), rancher="2") as started:
+        yield started
+
+
 def blocks_text(blocks: list[dict[str, Any]]) -> str:
     """Every piece of text in a list of blocks, in order (what a person reads)."""
     parts: list[str] = []

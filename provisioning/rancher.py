@@ -18,28 +18,13 @@ person can act on and never the secret key::
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import requests
-
-from provisioning.errors import (
-    RancherAuthError,
-    RancherError,
-    RancherRefused,
-    RancherUnavailable,
-)
-from provisioning.http import (
-    SAFE_METHODS,
-    TimeoutAdapter,
-    safe_retry,
-    server_message,
-    unreachable_reason,
-)
+from provisioning.errors import RancherError, RancherUnavailable
+from provisioning.rancher_http import RancherAPIClient
 
 __all__ = [
     "UNHEALTHY_STATES",
@@ -48,12 +33,9 @@ __all__ = [
     "Registration",
 ]
 
-logger = logging.getLogger(__name__)
-
 # "unavailable" is how Rancher 2.x (API v3) shows a node whose agent lost its connection.
 UNHEALTHY_STATES = frozenset({"reconnecting", "disconnected", "error", "unavailable"})
 _GONE_STATES = frozenset({"removing", "removed", "purging", "purged"})
-_MAX_PAGES = 1000
 
 
 @dataclass(frozen=True)
@@ -103,8 +85,14 @@ class RancherHost:
         )
 
 
-class RancherClient:
+class RancherClient(RancherAPIClient):
     """A Rancher 1.6 project seen through its v2-beta API."""
+
+    _api_path = "/v2-beta"
+    # RANCHER_URL is often copied from an API key page that shows .../v2-beta or .../v1.
+    _url_suffixes = ("/v2-beta", "/v1")
+    _server_kind = "Rancher 1.6"
+    _credential = "API key"
 
     def __init__(
         self,
@@ -122,52 +110,24 @@ class RancherClient:
         state_wait: float = 30.0,
         state_poll: float = 1.0,
     ) -> None:
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"Rancher URL must be http(s)://host[:port], not {url!r}")
-        path = parts.path.rstrip("/")
-        # RANCHER_URL is often copied from an API key page that shows .../v2-beta or .../v1.
-        for suffix in ("/v2-beta", "/v1"):
-            if path.endswith(suffix):
-                path = path[: -len(suffix)]
-        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-        netloc = host + (f":{parts.port}" if parts.port else "")
-        # Credentials never ride in the URL: they would end up in messages and logs.
-        self._base = urlunsplit((parts.scheme, netloc, path, "", ""))
+        super().__init__(
+            url,
+            (access_key, secret_key),
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            page_size=page_size,
+        )
         self._project = f"{self._base}/v2-beta/projects/{project_id}"
         self.project_id = project_id
         self._access_key = access_key
-        self._timeout = timeout
-        self._retries = retries
         self._token_wait = token_wait
         self._token_poll = token_poll
-        self._page_size = page_size
         self._state_wait = state_wait
         self._state_poll = state_poll
-        self._session = requests.Session()
-        self._session.auth = (access_key, secret_key)
-        self._session.headers["Accept"] = "application/json"
-        adapter = TimeoutAdapter(timeout, max_retries=safe_retry(retries, backoff))
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-
-    @property
-    def url(self) -> str:
-        """The Rancher server's base URL (without credentials or API version)."""
-        return self._base
 
     def __repr__(self) -> str:
         return f"RancherClient({self._base!r}, project_id={self.project_id!r})"
-
-    def close(self) -> None:
-        """Release pooled connections."""
-        self._session.close()
-
-    def __enter__(self) -> RancherClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- public calls ----------------------------------------------------------------------
 
@@ -181,7 +141,7 @@ class RancherClient:
         collection = self._get_json(
             f"{self._project}/registrationtokens", what=what, params={"state": "active"}
         )
-        for token in _data(collection, what):
+        for token in self._data(collection, what):
             if _usable_token(token):
                 return _registration_from(token)
         created = self._json(
@@ -198,25 +158,11 @@ class RancherClient:
     def hosts(self) -> list[RancherHost]:
         """Every host of the project, following ``pagination.next`` across pages."""
         what = f"list the hosts of project {self.project_id}"
-        url: str | None = f"{self._project}/hosts"
-        params: dict[str, Any] | None = {"limit": self._page_size}
-        seen: set[str] = set()
         hosts: dict[str, RancherHost] = {}
-        while url is not None:
-            if url in seen or len(seen) >= _MAX_PAGES:
-                raise RancherError(
-                    f"Rancher at {self._base} sent a host list whose pages do not end "
-                    f"(page {len(seen) + 1} at {url}); the server's pagination looks broken."
-                )
-            seen.add(url)
-            page = self._get_json(url, what=what, params=params)
-            for item in _data(page, what):
-                if item.get("type", "host") == "host" and item.get("id") is not None:
-                    host = RancherHost.from_api(item)
-                    hosts.setdefault(host.id, host)
-            next_link = (page.get("pagination") or {}).get("next")
-            url = self._follow(next_link) if next_link else None
-            params = None
+        for item in self._pages(f"{self._project}/hosts", what=what, params={}):
+            if item.get("type", "host") == "host" and item.get("id") is not None:
+                host = RancherHost.from_api(item)
+                hosts.setdefault(host.id, host)
         return list(hosts.values())
 
     def host(self, host_id: str) -> RancherHost | None:
@@ -300,126 +246,24 @@ class RancherClient:
                 )
             time.sleep(min(self._state_poll, remaining))
 
-    def _follow(self, link: str) -> str:
-        """A link from a Rancher answer, re-rooted on our base URL.
-
-        Behind a TLS-terminating proxy Rancher often writes http:// links, and a link to another
-        host must never receive our credentials; only the API path is taken from the link.
-        """
-        parts = urlsplit(link)
-        at = parts.path.find("/v2-beta/")
-        if at < 0:
-            raise RancherError(
-                f"Rancher at {self._base} sent a link outside its API ({link}); "
-                "check that RANCHER_URL is the Rancher server itself."
-            )
-        query = f"?{parts.query}" if parts.query else ""
-        return f"{self._base}{parts.path[at:]}{query}"
-
-    def _get_json(
-        self, url: str, *, what: str, params: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        return self._json(self._request("GET", url, what=what, params=params), what)
-
-    def _request(
-        self,
-        method: str,
-        url: str,
-        *,
-        what: str,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        allow: tuple[int, ...] = (),
-    ) -> requests.Response:
-        started = time.monotonic()
-        try:
-            response = self._session.request(method, url, params=params, json=json)
-        except requests.RequestException as exc:
-            logger.debug("Rancher %s %s failed: %s", method, urlsplit(url).path, type(exc).__name__)
-            raise self._transport_error(exc, what) from exc
-        logger.debug(
-            "Rancher %s %s -> %s in %.2f s",
-            method,
-            urlsplit(url).path,
-            response.status_code,
-            time.monotonic() - started,
+    def _auth_advice(self) -> str:
+        return (
+            f"Check RANCHER_ACCESS_KEY ({self._access_key}) and RANCHER_SECRET_KEY, and that the "
+            f"key is an environment or account key with access to project {self.project_id}."
         )
-        if response.status_code in allow or response.status_code < 300:
-            return response
-        raise self._status_error(response, method, what)
 
-    def _json(self, response: requests.Response, what: str) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            content_type = response.headers.get("Content-Type", "no content type")
-            raise RancherError(
-                f"Rancher at {self._base} answered '{what}' with something that is not its API "
-                f"(HTTP {response.status_code}, {content_type}); check that RANCHER_URL is the "
-                "Rancher server itself and not a proxy or login page."
-            )
-        return body
+    def _not_found_advice(self) -> str:
+        return f"check RANCHER_URL ({self._base}) and RANCHER_PROJECT_ID ({self.project_id})."
 
-    def _status_error(self, response: requests.Response, method: str, what: str) -> RancherError:
-        status = response.status_code
-        detail = server_message(response)
-        if status in (401, 403):
-            return RancherAuthError(
-                f"Rancher refused the API key: HTTP {status} ({detail}) when trying to {what}. "
-                f"Check RANCHER_ACCESS_KEY ({self._access_key}) and RANCHER_SECRET_KEY, and that "
-                f"the key is an environment or account key with access to project "
-                f"{self.project_id}.",
-                status=status,
-            )
-        if status == 404:
-            return RancherRefused(
-                f"Rancher has no {urlsplit(response.url).path} (HTTP 404) when trying to {what}; "
-                f"check RANCHER_URL ({self._base}) and RANCHER_PROJECT_ID ({self.project_id}).",
-                status=status,
-            )
-        if 400 <= status < 500:
-            return RancherRefused(
-                f"Rancher refused to {what}: HTTP {status} ({detail}).", status=status
-            )
-        if status >= 500:
-            retried = (
-                f" after {self._retries} retries"
-                if method in SAFE_METHODS and self._retries
-                else ""
-            )
-            return RancherUnavailable(
-                f"Rancher at {self._base} failed to {what}: HTTP {status} ({detail}){retried}; "
-                "try again later, and look at the Rancher server's logs if it persists.",
-                status=status,
-            )
+    def _endless_pages(self, page: int, url: str, what: str) -> RancherError:
         return RancherError(
-            f"Rancher at {self._base} answered '{what}' with an unexpected HTTP {status}; "
-            "check that RANCHER_URL is the Rancher server itself.",
-            status=status,
+            f"Rancher at {self._base} sent a host list whose pages do not end "
+            f"(page {page} at {url}); the server's pagination looks broken."
         )
 
-    def _transport_error(self, exc: requests.RequestException, what: str) -> RancherUnavailable:
-        reason = unreachable_reason(exc, urlsplit(self._base).hostname)
-        if reason is None:
-            return RancherUnavailable(
-                f"Rancher at {self._base} did not answer within {self._timeout:g} s when trying "
-                f"to {what}; check that it is running and reachable from the bot."
-            )
-        return RancherUnavailable(
-            f"Rancher at {self._base} could not be reached ({reason}) when trying to {what}; "
-            "check RANCHER_URL and that the server is running."
-        )
-
-
-def _data(collection: Mapping[str, Any], what: str) -> list[dict[str, Any]]:
-    data = collection.get("data")
-    if not isinstance(data, list):
-        raise RancherError(
-            f"Rancher's answer to '{what}' has no 'data' list; is RANCHER_URL a Rancher 1.6 server?"
-        )
-    return [item for item in data if isinstance(item, dict)]
+    @classmethod
+    def _bad_url_message(cls, url: str, scheme: str) -> str:
+        return f"Rancher URL must be http(s)://host[:port], not {url!r}"
 
 
 def _usable_token(token: Mapping[str, Any]) -> bool:

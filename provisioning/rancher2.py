@@ -19,38 +19,23 @@ person can act on and never the token::
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import requests
 from requests.auth import AuthBase
 
 from commands.ports import CLUSTER_KINDS
 from commands.userdata import NodeCommand, check_node_command
-from provisioning.errors import (
-    RancherAuthError,
-    RancherError,
-    RancherRefused,
-    RancherUnavailable,
-)
-from provisioning.http import (
-    SAFE_METHODS,
-    TimeoutAdapter,
-    safe_retry,
-    server_message,
-    unreachable_reason,
-)
+from provisioning.errors import RancherError, RancherRefused, RancherUnavailable
 from provisioning.rancher import RancherHost
+from provisioning.rancher_http import RancherAPIClient
 
 __all__ = ["Cluster", "Rancher2Client", "cluster_kind"]
 
-logger = logging.getLogger(__name__)
-
-_MAX_PAGES = 1000
 _GONE_STATES = frozenset({"removing", "removed", "purging", "purged"})
 # v3 cluster "driver" values (rancher/rancher pkg/apis/management.cattle.io/v3, ClusterDriver*).
 _DRIVER_RKE1 = "rancherKubernetesEngine"
@@ -89,8 +74,14 @@ def cluster_kind(data: Mapping[str, Any]) -> str | None:
     return None
 
 
-class Rancher2Client:
+class Rancher2Client(RancherAPIClient):
     """A Rancher 2.x server seen through its v3 API, with one bearer token."""
+
+    _api_path = "/v3"
+    # RANCHER_URL is often copied from the API keys page, which shows .../v3.
+    _url_suffixes = ("/v3",)
+    _server_kind = "Rancher 2.x"
+    _credential = "API token"
 
     def __init__(
         self,
@@ -104,47 +95,20 @@ class Rancher2Client:
         token_poll: float = 1.0,
         page_size: int = 1000,
     ) -> None:
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"Rancher URL must be http(s)://host[:port], not {parts.scheme}://…")
-        path = parts.path.rstrip("/")
-        # RANCHER_URL is often copied from the API keys page, which shows .../v3.
-        if path.endswith("/v3"):
-            path = path[: -len("/v3")]
-        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-        netloc = host + (f":{parts.port}" if parts.port else "")
-        # Credentials never ride in the URL: they would end up in messages and logs.
-        self._base = urlunsplit((parts.scheme, netloc, path, "", ""))
-        self._api = f"{self._base}/v3"
-        self._timeout = timeout
-        self._retries = retries
+        super().__init__(
+            url,
+            _Bearer(token),
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            page_size=page_size,
+        )
+        self._api = f"{self._base}{self._api_path}"
         self._token_wait = token_wait
         self._token_poll = token_poll
-        self._page_size = page_size
-        self._session = requests.Session()
-        self._session.headers["Accept"] = "application/json"
-        self._session.auth = _Bearer(token)
-        adapter = TimeoutAdapter(timeout, max_retries=safe_retry(retries, backoff))
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-
-    @property
-    def url(self) -> str:
-        """The Rancher server's base URL (without credentials or API version)."""
-        return self._base
 
     def __repr__(self) -> str:
         return f"Rancher2Client({self._base!r})"
-
-    def close(self) -> None:
-        """Release pooled connections."""
-        self._session.close()
-
-    def __enter__(self) -> Rancher2Client:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- public calls ----------------------------------------------------------------------
 
@@ -153,7 +117,7 @@ class Rancher2Client:
         page = self._get_json(
             f"{self._api}/clusters", what="list the clusters", params={"limit": 1}
         )
-        _data(page, "list the clusters")
+        self._data(page, "list the clusters")
 
     def clusters(self) -> list[Cluster]:
         """The clusters the token can see that custom nodes can join (RKE1, RKE2, K3s), by name.
@@ -194,7 +158,7 @@ class Rancher2Client:
         page = self._get_json(
             f"{self._api}/clusterregistrationtokens", what=what, params={"clusterId": cluster_id}
         )
-        for token in _data(page, what):
+        for token in self._data(page, what):
             if token.get("clusterId", cluster_id) == cluster_id and _usable_token(token):
                 return self._node_command(cluster, token)
         created = self._json(
@@ -271,138 +235,14 @@ class Rancher2Client:
             time.sleep(min(self._token_poll, remaining))
             token = self._get_json(url, what=f"read registration token {token_id}")
 
-    def _pages(self, url: str, *, what: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Every item of a collection, page after page."""
-        items: list[dict[str, Any]] = []
-        next_url: str | None = url
-        query: dict[str, Any] | None = {**params, "limit": self._page_size}
-        seen: set[str] = set()
-        while next_url is not None:
-            key = f"{next_url}?{sorted((query or {}).items())}"
-            if key in seen or len(seen) >= _MAX_PAGES:
-                raise RancherError(
-                    f"Rancher at {self._base} sent a list whose pages do not end (page "
-                    f"{len(seen) + 1} of '{what}'); the server's pagination looks broken."
-                )
-            seen.add(key)
-            page = self._get_json(next_url, what=what, params=query)
-            items += _data(page, what)
-            link = (page.get("pagination") or {}).get("next")
-            next_url = self._follow(link) if link else None
-            query = None
-        return items
-
-    def _follow(self, link: str) -> str:
-        """A link from a Rancher answer, re-rooted on our base URL.
-
-        Behind a TLS-terminating proxy Rancher often writes http:// links, and a link to another
-        host must never receive our token; only the API path is taken from the link.
-        """
-        parts = urlsplit(link)
-        at = parts.path.find("/v3/")
-        if at < 0:
-            raise RancherError(
-                f"Rancher at {self._base} sent a link outside its API ({parts.path}); "
-                "check that RANCHER_URL is the Rancher server itself."
-            )
-        query = f"?{parts.query}" if parts.query else ""
-        return f"{self._base}{parts.path[at:]}{query}"
-
-    def _get_json(
-        self, url: str, *, what: str, params: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        return self._json(self._request("GET", url, what=what, params=params), what)
-
-    def _request(
-        self,
-        method: str,
-        url: str,
-        *,
-        what: str,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        allow: tuple[int, ...] = (),
-    ) -> requests.Response:
-        started = time.monotonic()
-        path = urlsplit(url).path
-        try:
-            response = self._session.request(method, url, params=params, json=json)
-        except requests.RequestException as exc:
-            logger.debug("Rancher %s %s failed: %s", method, path, type(exc).__name__)
-            raise self._transport_error(exc, what) from None
-        logger.debug(
-            "Rancher %s %s -> %s in %.2f s",
-            method,
-            path,
-            response.status_code,
-            time.monotonic() - started,
-        )
-        if response.status_code in allow or response.status_code < 300:
-            return response
-        raise self._status_error(response, method, what)
-
-    def _json(self, response: requests.Response, what: str) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            content_type = response.headers.get("Content-Type", "no content type")
-            raise RancherError(
-                f"Rancher at {self._base} answered '{what}' with something that is not its API "
-                f"(HTTP {response.status_code}, {content_type}); check that RANCHER_URL is the "
-                "Rancher server itself and not a proxy or login page."
-            )
-        return body
-
-    def _status_error(self, response: requests.Response, method: str, what: str) -> RancherError:
-        status = response.status_code
-        detail = server_message(response)
-        if status in (401, 403):
-            return RancherAuthError(
-                f"Rancher refused the API token: HTTP {status} ({detail}) when trying to {what}. "
-                "Check RANCHER_TOKEN (token-xxxxx:secret, the Bearer Token of an API key that "
-                "has not expired) and that its user may manage the cluster.",
-                status=status,
-            )
-        if status == 404:
-            return RancherRefused(
-                f"Rancher has no {urlsplit(response.url).path} (HTTP 404) when trying to {what}; "
-                f"check RANCHER_URL ({self._base}) is a Rancher 2.x server.",
-                status=status,
-            )
-        if 400 <= status < 500:
-            return RancherRefused(
-                f"Rancher refused to {what}: HTTP {status} ({detail}).", status=status
-            )
-        if status >= 500:
-            retried = (
-                f" after {self._retries} retries"
-                if method in SAFE_METHODS and self._retries
-                else ""
-            )
-            return RancherUnavailable(
-                f"Rancher at {self._base} failed to {what}: HTTP {status} ({detail}){retried}; "
-                "try again later, and look at the Rancher server's logs if it persists.",
-                status=status,
-            )
-        return RancherError(
-            f"Rancher at {self._base} answered '{what}' with an unexpected HTTP {status}; "
-            "check that RANCHER_URL is the Rancher server itself.",
-            status=status,
+    def _auth_advice(self) -> str:
+        return (
+            "Check RANCHER_TOKEN (token-xxxxx:secret, the Bearer Token of an API key that "
+            "has not expired) and that its user may manage the cluster."
         )
 
-    def _transport_error(self, exc: requests.RequestException, what: str) -> RancherUnavailable:
-        reason = unreachable_reason(exc, urlsplit(self._base).hostname)
-        if reason is None:
-            return RancherUnavailable(
-                f"Rancher at {self._base} did not answer within {self._timeout:g} s when trying "
-                f"to {what}; check that it is running and reachable from the bot."
-            )
-        return RancherUnavailable(
-            f"Rancher at {self._base} could not be reached ({reason}) when trying to {what}; "
-            "check RANCHER_URL and that the server is running."
-        )
+    def _not_found_advice(self) -> str:
+        return f"check RANCHER_URL ({self._base}) is a Rancher 2.x server."
 
 
 class _Bearer(AuthBase):
@@ -417,15 +257,6 @@ class _Bearer(AuthBase):
 
     def __repr__(self) -> str:
         return "_Bearer('***')"
-
-
-def _data(collection: Mapping[str, Any], what: str) -> list[dict[str, Any]]:
-    data = collection.get("data")
-    if not isinstance(data, list):
-        raise RancherError(
-            f"Rancher's answer to '{what}' has no 'data' list; is RANCHER_URL a Rancher 2.x server?"
-        )
-    return [item for item in data if isinstance(item, dict)]
 
 
 def _cluster_from(data: Mapping[str, Any]) -> Cluster | None:

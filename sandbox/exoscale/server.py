@@ -33,9 +33,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from ..listener import Listener
 from .cloudinit import CloudInitError, agent_argv
 from .signature import SignatureError, verify
 from .spec import ApiSpec, MethodNotAllowed
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 GIB = 2**30
 _NAMESPACE = uuid.UUID("6f1c1f7e-4b7e-4a53-9d0c-5a4d1d2f0e11")
+_Item = TypeVar("_Item")
 # TEST-NET ranges (RFC 5737): addresses that can never reach a real host.
 _IP_POOLS = ("198.51.100", "203.0.113", "192.0.2")
 
@@ -128,6 +130,14 @@ def _spec(path: str | None) -> ApiSpec:
     return ApiSpec.load(path)
 
 
+def _found(items: Mapping[str, _Item], item_id: str, what: str) -> _Item:
+    """The item with this id, or the API's 404 naming what was looked for."""
+    item = items.get(item_id)
+    if item is None:
+        raise _ApiError(404, f"{what} {item_id} not found")
+    return item
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -152,9 +162,8 @@ class ExoscaleSandbox:
         self.zones = self._spec.zones
         self._lock = threading.RLock()
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        self._listener: Listener | None = None
         self._port: int | None = None
-        self._thread: threading.Thread | None = None
         self._timers: list[threading.Timer] = []
         self._boot_callbacks: list[Callable[[AgentBoot], Any]] = []
         self._faults: list[_Fault] = []
@@ -179,16 +188,8 @@ class ExoscaleSandbox:
         """Listen on 127.0.0.1 (a free port) and return the endpoint template."""
         handler = type("Handler", (_Handler,), {"sandbox": self})
         self._stopping.clear()
-        self._server = _Server(("127.0.0.1", 0), handler)
-        self._port = self._server.server_address[1]
-        # A short poll keeps stop() quick: shutdown() waits for the loop's next turn.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="exoscale-sandbox",
-            daemon=True,
-        )
-        self._thread.start()
+        self._listener = Listener(_Server(("127.0.0.1", 0), handler), name="exoscale-sandbox")
+        self._port = self._listener.port
         return self.endpoint
 
     @property
@@ -210,13 +211,9 @@ class ExoscaleSandbox:
             timers, self._timers = self._timers, []
         for timer in timers:
             timer.cancel()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
 
     def __enter__(self) -> ExoscaleSandbox:
         self.start()
@@ -452,9 +449,7 @@ class ExoscaleSandbox:
             op.body.update(op.extra)
 
     def _op_get_operation(self, *, zone, query, body, id):
-        op = self._operations.get(id)
-        if op is None:
-            raise _ApiError(404, f"Operation {id} not found")
+        op = _found(self._operations, id, "Operation")
         self._settle(op)
         return copy.deepcopy(op.body)
 
@@ -481,10 +476,7 @@ class ExoscaleSandbox:
         return {"instance-types": [copy.deepcopy(t) for t in self._instance_types.values()]}
 
     def _op_get_instance_type(self, *, zone, query, body, id):
-        item = self._instance_types.get(id)
-        if item is None:
-            raise _ApiError(404, f"Instance type {id} not found")
-        return copy.deepcopy(item)
+        return copy.deepcopy(_found(self._instance_types, id, "Instance type"))
 
     def _op_list_templates(self, *, zone, query, body):
         visibility = query.get("visibility", ["public"])[0]
@@ -558,10 +550,7 @@ class ExoscaleSandbox:
         return {"security-groups": [copy.deepcopy(g) for g in self._groups.values()]}
 
     def _op_get_security_group(self, *, zone, query, body, id):
-        group = self._groups.get(id)
-        if group is None:
-            raise _ApiError(404, f"Security Group {id} not found")
-        return copy.deepcopy(group)
+        return copy.deepcopy(_found(self._groups, id, "Security Group"))
 
     def _op_create_security_group(self, *, zone, query, body):
         failing = self._take_failure()
@@ -574,8 +563,7 @@ class ExoscaleSandbox:
         )
 
     def _op_add_rule_to_security_group(self, *, zone, query, body, id):
-        if id not in self._groups:
-            raise _ApiError(404, f"Security Group {id} not found")
+        _found(self._groups, id, "Security Group")
         failing = self._take_failure()
         if not failing:
             self._add_rule(id, body)
@@ -606,9 +594,7 @@ class ExoscaleSandbox:
 
     def _op_create_instance(self, *, zone, query, body):
         type_id = body["instance-type"].get("id")
-        instance_type = self._instance_types.get(type_id)
-        if instance_type is None:
-            raise _ApiError(404, f"Instance type {type_id} not found")
+        instance_type = _found(self._instance_types, type_id, "Instance type")
         type_name = f"{instance_type['family']}.{instance_type['size']}"
         if zone not in instance_type["zones"]:
             raise _ApiError(400, f"Instance type {type_name} is not available in zone {zone}")

@@ -32,20 +32,30 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ..listener import Listener
 from .agent import CommandRefused, parse_agent_command
+from .api import (
+    MAX_PAGE_SIZE,
+    ApiError,
+    by_number,
+    collection_json,
+    error_json,
+    iso,
+    json_body,
+    only,
+    page_limit,
+)
 from .network import DRIVERS, NeededPort, missing_ports
 from .node_agent import INSTALL_SCRIPT, is_node_command
-from .v3 import DEFAULT_AGENT_IMAGE_V2, V3Api, V3Error
+from .v3 import DEFAULT_AGENT_IMAGE_V2, V3Api
 
 __all__ = ["DEFAULT_AGENT_IMAGE", "RancherSandbox", "Refusal"]
 
 DEFAULT_AGENT_IMAGE = "rancher/agent:v1.2.11"
-MAX_PAGE_SIZE = 1000
 _HOST_ID = re.compile(r"^1h(\d+)$")
 _TOKEN_ID = re.compile(r"^1c(\d+)$")
 _SCRIPT_PATH = re.compile(r"^/v1/scripts/([^/]+)$")
@@ -103,16 +113,6 @@ class _Fault:
     remaining: int
     method: str | None
     path: str | None
-
-
-class _ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def _iso(wall: float) -> str:
-    return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Server(ThreadingHTTPServer):
@@ -205,8 +205,7 @@ class RancherSandbox:
         self._faults: list[_Fault] = []
         self._next_number = 1
         self._down_until = 0.0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._listener: Listener | None = None
         self._relisten_timer: threading.Timer | None = None
         self._port = 0
         bearer = [*tokens, *([token] if token else [])]
@@ -247,27 +246,19 @@ class RancherSandbox:
         return self.advertised_url or self.url
 
     def _listen(self, port: int) -> None:
-        server = _Server(("127.0.0.1", port), self)
-        self._port = server.server_address[1]
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        listener = Listener(_Server(("127.0.0.1", port), self))
+        self._port = listener.port
         with self._lock:
-            self._server, self._thread = server, thread
-        thread.start()
+            self._listener = listener
 
     def _close_listener(self) -> None:
         with self._lock:
-            server, thread = self._server, self._thread
-            self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+            listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
 
     def _relisten(self) -> None:
-        if self._stopping.is_set() or self._server is not None:
+        if self._stopping.is_set() or self._listener is not None:
             return
         # The port was ours a moment ago; SO_REUSEADDR lets us take it back, but allow for a
         # short race with the kernel releasing it.
@@ -339,14 +330,14 @@ class RancherSandbox:
         """Every host as the API shows it now (removed ones included), by id."""
         with self._lock:
             self._advance()
-            return [self._host_json(h) for h in sorted(self._hosts.values(), key=_number)]
+            return [self._host_json(h) for h in sorted(self._hosts.values(), key=by_number)]
 
     @property
     def tokens(self) -> list[dict[str, Any]]:
         """Every registration token as the API shows it now."""
         with self._lock:
             self._advance()
-            return [self._token_json(t) for t in sorted(self._tokens.values(), key=_number)]
+            return [self._token_json(t) for t in sorted(self._tokens.values(), key=by_number)]
 
     @property
     def clusters(self) -> list[dict[str, Any]]:
@@ -461,17 +452,21 @@ class RancherSandbox:
                 )
             )
 
-    def _check_registration_url(self, url: str) -> None:
+    def _serves(self, url: str) -> bool:
+        """Whether ``url`` points at this server, by its loopback or its public address."""
         parts = urlsplit(url)
         ours = {("http", f"127.0.0.1:{self._port}"), ("http", f"localhost:{self._port}")}
         public = urlsplit(self.public_url)
         ours.add((public.scheme, public.netloc))
-        if (parts.scheme, parts.netloc) not in ours:
+        return (parts.scheme, parts.netloc) in ours
+
+    def _check_registration_url(self, url: str) -> None:
+        if not self._serves(url):
             raise CommandRefused(
                 f"registration URL {url!r} does not point at this Rancher server "
                 f"({self.public_url})"
             )
-        match = _SCRIPT_PATH.match(parts.path)
+        match = _SCRIPT_PATH.match(urlsplit(url).path)
         if match is None:
             raise CommandRefused(f"registration URL {url!r} is not a /v1/scripts/<token> URL")
         with self._lock:
@@ -540,7 +535,7 @@ class RancherSandbox:
             if script is not None:
                 status, body = self._script(method, script.group(1))
             elif self._v3.enabled and path == INSTALL_SCRIPT:
-                _only(method, "GET")
+                only(method, "GET")
                 status, body = 200, self._v3.install_script()
             elif self._v3.enabled and (path == "/v3" or path.startswith("/v3/")):
                 with self._lock:
@@ -550,8 +545,8 @@ class RancherSandbox:
             else:
                 self._check_auth(handler.headers.get("Authorization"), headers)
                 status, body = self._route(method, path, query, raw_body)
-        except (_ApiError, V3Error) as exc:
-            status, body = exc.status, self._error_json(exc)
+        except ApiError as exc:
+            status, body = exc.status, error_json(exc)
         with self._lock:
             self._calls.append((method, path, status))
         if isinstance(body, str):
@@ -573,7 +568,7 @@ class RancherSandbox:
     def _check_faults(self, method: str, path: str) -> None:
         with self._lock:
             if time.monotonic() < self._down_until:
-                raise _ApiError(503, "ServiceUnavailable", "Rancher is starting up")
+                raise ApiError(503, "ServiceUnavailable", "Rancher is starting up")
             for fault in self._faults:
                 if (fault.method is None or fault.method == method) and (
                     fault.path is None or fault.path.rstrip("/") == path
@@ -582,13 +577,13 @@ class RancherSandbox:
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
                     code = "ServiceUnavailable" if fault.status >= 500 else "InjectedFault"
-                    raise _ApiError(fault.status, code, f"injected HTTP {fault.status}")
+                    raise ApiError(fault.status, code, f"injected HTTP {fault.status}")
 
     def _check_auth(self, header: str | None, headers: dict[str, str]) -> None:
         if self.access_key is None or self._secret_key is None:
             # A 2.x-only sandbox has no 1.6 keys; empty ones must not let "Basic Og==" in.
             headers["WWW-Authenticate"] = _AUTH_REALM
-            raise _ApiError(401, "Unauthorized", "Unauthorized")
+            raise ApiError(401, "Unauthorized", "Unauthorized")
         scheme, _, encoded = (header or "").partition(" ")
         user = password = ""
         if scheme.lower() == "basic":
@@ -601,30 +596,30 @@ class RancherSandbox:
             and hmac.compare_digest(password.encode(), self._secret_key.encode())
         ):
             headers["WWW-Authenticate"] = _AUTH_REALM
-            raise _ApiError(401, "Unauthorized", "Unauthorized")
+            raise ApiError(401, "Unauthorized", "Unauthorized")
 
     def _route(
         self, method: str, path: str, query: dict[str, list[str]], raw_body: bytes
     ) -> tuple[int, dict[str, Any]]:
         segments = path.strip("/").split("/")
         if segments[0] != "v2-beta":
-            raise _ApiError(404, "NotFound", f"no API at {path}")
+            raise ApiError(404, "NotFound", f"no API at {path}")
         if len(segments) == 1:
-            _only(method, "GET")
+            only(method, "GET")
             return 200, self._api_root()
         if segments[1] != "projects" or len(segments) < 3 or segments[2] != self.project_id:
-            raise _ApiError(404, "NotFound", f"no such resource: {path}")
+            raise ApiError(404, "NotFound", f"no such resource: {path}")
         rest = segments[3:]
         with self._lock:
             self._advance()
             if not rest:
-                _only(method, "GET")
+                only(method, "GET")
                 return 200, self._project_json()
             if rest[0] == "registrationtokens":
                 return self._tokens_route(method, rest[1:], query, raw_body)
             if rest[0] == "hosts":
                 return self._hosts_route(method, rest[1:], query)
-        raise _ApiError(404, "NotFound", f"no such collection: {path}")
+        raise ApiError(404, "NotFound", f"no such collection: {path}")
 
     # -- registration tokens ---------------------------------------------------------------
 
@@ -633,7 +628,7 @@ class RancherSandbox:
     ) -> tuple[int, dict[str, Any]]:
         if not rest:
             if method == "POST":
-                _json_body(raw_body)
+                json_body(raw_body)
                 now = time.time()
                 token = _Token(
                     number=self._take_number(),
@@ -644,17 +639,23 @@ class RancherSandbox:
                 )
                 self._tokens[token.number] = token
                 return 201, self._token_json(token)
-            _only(method, "GET")
-            tokens = sorted(self._tokens.values(), key=_number)
+            only(method, "GET")
+            tokens = sorted(self._tokens.values(), key=by_number)
             if "state" in query:
                 tokens = [t for t in tokens if t.state == query["state"][0]]
             data = [self._token_json(t) for t in tokens]
-            return 200, self._collection("registrationToken", "registrationtokens", data, None)
+            return 200, collection_json(
+                f"{self._project_url()}/registrationtokens",
+                "registrationToken",
+                data,
+                None,
+                creatable=True,
+            )
         match = _TOKEN_ID.match(rest[0])
         token = self._tokens.get(int(match.group(1))) if match and len(rest) == 1 else None
         if token is None:
-            raise _ApiError(404, "NotFound", f"no registration token {'/'.join(rest)}")
-        _only(method, "GET")
+            raise ApiError(404, "NotFound", f"no registration token {'/'.join(rest)}")
+        only(method, "GET")
         return 200, self._token_json(token)
 
     def _token_json(self, token: _Token) -> dict[str, Any]:
@@ -677,7 +678,7 @@ class RancherSandbox:
             "state": token.state,
             "accountId": self.project_id,
             "command": command,
-            "created": _iso(token.created),
+            "created": iso(token.created),
             "createdTS": int(token.created * 1000),
             "description": None,
             "image": self.agent_image if active else None,
@@ -692,12 +693,12 @@ class RancherSandbox:
         }
 
     def _script(self, method: str, value: str) -> tuple[int, str]:
-        _only(method, "GET")
+        only(method, "GET")
         with self._lock:
             self._advance()
             ok = any(t.token == value and t.state == "active" for t in self._tokens.values())
         if not ok:
-            raise _ApiError(404, "NotFound", "unknown or inactive registration token")
+            raise ApiError(404, "NotFound", "unknown or inactive registration token")
         return 200, "#!/bin/sh\n# rancher agent registration (sandbox)\nexit 0\n"
 
     # -- hosts -----------------------------------------------------------------------------
@@ -706,49 +707,43 @@ class RancherSandbox:
         self, method: str, rest: list[str], query: dict[str, list[str]]
     ) -> tuple[int, dict[str, Any]]:
         if not rest:
-            _only(method, "GET")
+            only(method, "GET")
             return 200, self._host_page(query)
         match = _HOST_ID.match(rest[0])
         host = self._hosts.get(int(match.group(1))) if match and len(rest) == 1 else None
         if host is None:
-            raise _ApiError(404, "NotFound", f"no host {'/'.join(rest)}")
+            raise ApiError(404, "NotFound", f"no host {'/'.join(rest)}")
         if method == "GET":
             return 200, self._host_json(host)
         if method == "POST":
             action = (query.get("action") or [""])[0]
             if action != "deactivate":
-                raise _ApiError(404, "InvalidAction", f"no action {action!r} on hosts")
+                raise ApiError(404, "InvalidAction", f"no action {action!r} on hosts")
             if host.removed_at is not None or host.state in _NOT_DEACTIVATABLE:
-                raise _ApiError(409, "InvalidState", f"host 1h{host.number} is {host.state}")
+                raise ApiError(409, "InvalidState", f"host 1h{host.number} is {host.state}")
             host.state = "deactivating"
             host.timeline = [(time.monotonic() + self.activate_delay, "inactive", None, False)]
             host.agent_state = None
             return 202, self._host_json(host)
         if method == "DELETE":
             if host.state != "inactive":
-                raise _ApiError(
+                raise ApiError(
                     409, "InvalidState", f"host 1h{host.number} is {host.state}; deactivate it"
                 )
             host.state = "removing"
             host.timeline = [(time.monotonic() + self.activate_delay, "removed", None, True)]
             return 202, self._host_json(host)
-        raise _ApiError(405, "MethodNotAllowed", f"{method} not allowed on a host")
+        raise ApiError(405, "MethodNotAllowed", f"{method} not allowed on a host")
 
     def _host_page(self, query: dict[str, list[str]]) -> dict[str, Any]:
-        try:
-            limit = int((query.get("limit") or [str(self.page_size)])[0])
-        except ValueError as exc:
-            raise _ApiError(422, "InvalidFormat", "limit must be a whole number") from exc
-        if limit < 1:
-            raise _ApiError(422, "InvalidFormat", "limit must be at least 1")
-        limit = min(limit, MAX_PAGE_SIZE)
+        limit = page_limit(query, self.page_size)
         after = 0
         if "marker" in query:
             match = _HOST_ID.match(query["marker"][0])
             if match is None:
-                raise _ApiError(422, "InvalidFormat", "marker is not a host id")
+                raise ApiError(422, "InvalidFormat", "marker is not a host id")
             after = int(match.group(1))
-        hosts = [h for h in sorted(self._hosts.values(), key=_number) if h.number > after]
+        hosts = [h for h in sorted(self._hosts.values(), key=by_number) if h.number > after]
         page = hosts[:limit]
         more = len(hosts) > limit
         base = f"{self._project_url()}/hosts?limit={limit}"
@@ -761,7 +756,7 @@ class RancherSandbox:
             "partial": more,
         }
         data = [self._host_json(h) for h in page]
-        return self._collection("host", "hosts", data, pagination)
+        return collection_json(f"{self._project_url()}/hosts", "host", data, pagination)
 
     def _host_json(self, host: _Host) -> dict[str, Any]:
         self_link = f"{self._project_url()}/hosts/1h{host.number}"
@@ -786,13 +781,13 @@ class RancherSandbox:
             "accountId": self.project_id,
             "agentIpAddress": host.ip,
             "agentState": host.agent_state,
-            "created": _iso(host.created),
+            "created": iso(host.created),
             "createdTS": int(host.created * 1000),
             "description": None,
             "hostname": host.hostname,
             "kind": "host",
             "labels": dict(host.labels),
-            "removed": _iso(host.removed_at) if host.removed_at is not None else None,
+            "removed": iso(host.removed_at) if host.removed_at is not None else None,
             "transitioning": "yes" if host.state.endswith("ing") else "no",
             "transitioningMessage": None,
             "transitioningProgress": None,
@@ -830,62 +825,6 @@ class RancherSandbox:
             "kind": "project",
             "removed": None,
         }
-
-    def _collection(
-        self,
-        resource_type: str,
-        plural: str,
-        data: list[dict[str, Any]],
-        pagination: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        url = f"{self._project_url()}/{plural}"
-        return {
-            "type": "collection",
-            "resourceType": resource_type,
-            "links": {"self": url},
-            "createTypes": {resource_type: url} if resource_type == "registrationToken" else {},
-            "actions": {},
-            "data": data,
-            "sortLinks": {},
-            "pagination": pagination,
-            "sort": None,
-            "filters": {},
-            "createDefaults": {},
-        }
-
-    def _error_json(self, exc: _ApiError | V3Error) -> dict[str, Any]:
-        return {
-            "id": str(uuid.uuid4()),
-            "type": "error",
-            "links": {},
-            "actions": {},
-            "status": exc.status,
-            "code": exc.code,
-            "message": exc.message,
-            "detail": None,
-            "baseType": "error",
-        }
-
-
-def _number(resource: _Token | _Host) -> int:
-    return resource.number
-
-
-def _only(method: str, allowed: str) -> None:
-    if method != allowed:
-        raise _ApiError(405, "MethodNotAllowed", f"{method} is not allowed here")
-
-
-def _json_body(raw: bytes) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise _ApiError(400, "InvalidBodyContent", "the body is not JSON") from exc
-    if not isinstance(body, dict):
-        raise _ApiError(422, "InvalidBodyContent", "the body is not a JSON object")
-    return body
 
 
 def _group_ids(agent_boot: Any) -> frozenset[str] | None:

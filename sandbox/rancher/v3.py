@@ -19,29 +19,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
 from .agent import CommandRefused
+from .api import ApiError, by_number, collection_json, iso, json_body, only, page_limit
 from .network import missing_ports_v2
 from .node_agent import INSTALL_SCRIPT, NodeAgentCommand, parse_node_command
 
 if TYPE_CHECKING:
     from .server import RancherSandbox
 
-__all__ = ["CLUSTER_KINDS", "DEFAULT_AGENT_IMAGE_V2", "V3Api", "V3Error"]
+__all__ = ["CLUSTER_KINDS", "DEFAULT_AGENT_IMAGE_V2", "V3Api"]
 
 DEFAULT_AGENT_IMAGE_V2 = "rancher/rancher-agent:v2.9.2"
 # "imported" stands for clusters custom nodes cannot join (hosted, generic imported).
 CLUSTER_KINDS = ("rke1", "rke2", "k3s", "imported")
-MAX_PAGE_SIZE = 1000
 _KUBERNETES_VERSIONS = {
     "rke1": "v1.28.13-rancher1-1",
     "rke2": "v1.30.4+rke2r1",
@@ -56,14 +54,6 @@ _ROLE_LABELS = {
 # Not a real certificate: the checksum only has to be stable and what the commands carry.
 _CA_CERT = "-----BEGIN CERTIFICATE-----\nMIIBsandboxRancherCA\n-----END CERTIFICATE-----\n"
 CA_CHECKSUM = hashlib.sha256(_CA_CERT.encode()).hexdigest()
-
-
-class V3Error(Exception):
-    """An API error answered as Rancher's error JSON."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 @dataclass
@@ -121,10 +111,6 @@ class _PendingNode:
     unhealthy: bool
 
 
-def _iso(wall: float) -> str:
-    return datetime.fromtimestamp(wall, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class V3Api:
     """State and routes of the v3 subset; every method runs under the sandbox's lock."""
 
@@ -168,7 +154,7 @@ class V3Api:
         return [self._cluster_json(c) for c in self._clusters.values()]
 
     def tokens_json(self) -> list[dict[str, Any]]:
-        return [self._token_json(t) for t in sorted(self._tokens.values(), key=_number)]
+        return [self._token_json(t) for t in sorted(self._tokens.values(), key=by_number)]
 
     def nodes_json(self) -> list[dict[str, Any]]:
         return [self._node_json(n) for n in self._live_nodes()]
@@ -245,14 +231,7 @@ class V3Api:
         )
 
     def _check_ours(self, url: str, what: str) -> None:
-        parts = urlsplit(url)
-        ours = {
-            ("http", f"127.0.0.1:{self._sandbox._port}"),
-            ("http", f"localhost:{self._sandbox._port}"),
-        }
-        public = urlsplit(self._sandbox.public_url)
-        ours.add((public.scheme, public.netloc))
-        if (parts.scheme, parts.netloc) not in ours:
+        if not self._sandbox._serves(url):
             raise CommandRefused(f"{what} {url!r} points at another server than this Rancher")
 
     def advance(self) -> None:
@@ -303,7 +282,7 @@ class V3Api:
         segments = [unquote(s) for s in path.strip("/").split("/")]
         self.advance()
         if len(segments) == 1:
-            _only(method, "GET")
+            only(method, "GET")
             return 200, self._root()
         collection, rest = segments[1], segments[2:]
         if collection == "clusters":
@@ -312,7 +291,7 @@ class V3Api:
             return self._tokens_route(method, rest, query, raw_body)
         if collection == "nodes":
             return self._nodes_route(method, rest, query)
-        raise V3Error(404, "NotFound", f"no collection {collection!r}")
+        raise ApiError(404, "NotFound", f"no collection {collection!r}")
 
     def install_script(self) -> str:
         return "#!/bin/sh\n# rancher-system-agent installer (sandbox)\nexit 0\n"
@@ -323,17 +302,17 @@ class V3Api:
             hmac.compare_digest(value.strip().encode(), t.encode()) for t in self._bearer
         )
         if not ok:
-            raise V3Error(401, "Unauthorized", "must authenticate")
+            raise ApiError(401, "Unauthorized", "must authenticate")
 
     def _clusters_route(
         self, method: str, rest: list[str], query: Mapping[str, list[str]]
     ) -> tuple[int, dict[str, Any]]:
-        _only(method, "GET")
+        only(method, "GET")
         if not rest:
             items = [(c.id, self._cluster_json(c)) for c in self._clusters.values()]
             return 200, self._page("cluster", "clusters", items, query, {})
         if len(rest) != 1:
-            raise V3Error(404, "NotFound", f"no such resource: clusters/{'/'.join(rest)}")
+            raise ApiError(404, "NotFound", f"no such resource: clusters/{'/'.join(rest)}")
         return 200, self._cluster_json(self._cluster(rest[0]))
 
     def _tokens_route(
@@ -341,7 +320,7 @@ class V3Api:
     ) -> tuple[int, dict[str, Any]]:
         if not rest:
             if method == "POST":
-                body = _json_body(raw_body)
+                body = json_body(raw_body)
                 cluster = self._cluster(str(body.get("clusterId") or ""), status=422)
                 now = time.time()
                 token = _Token(
@@ -354,29 +333,33 @@ class V3Api:
                 )
                 self._tokens[token.number] = token
                 return 201, self._token_json(token)
-            _only(method, "GET")
-            tokens = sorted(self._tokens.values(), key=_number)
+            only(method, "GET")
+            tokens = sorted(self._tokens.values(), key=by_number)
             if "clusterId" in query:
                 tokens = [t for t in tokens if t.cluster_id == query["clusterId"][0]]
             data = [self._token_json(t) for t in tokens]
-            return 200, self._collection(
-                "clusterRegistrationToken", "clusterregistrationtokens", data, None
+            return 200, collection_json(
+                f"{self._api_url()}/clusterregistrationtokens",
+                "clusterRegistrationToken",
+                data,
+                None,
+                creatable=True,
             )
-        _only(method, "GET")
+        only(method, "GET")
         token = next((t for t in self._tokens.values() if t.id == rest[0]), None)
         if token is None or len(rest) != 1:
-            raise V3Error(404, "NotFound", f"no registration token {'/'.join(rest)}")
+            raise ApiError(404, "NotFound", f"no registration token {'/'.join(rest)}")
         return 200, self._token_json(token)
 
     def _nodes_route(
         self, method: str, rest: list[str], query: Mapping[str, list[str]]
     ) -> tuple[int, dict[str, Any]]:
         if not rest:
-            _only(method, "GET")
+            only(method, "GET")
             return 200, self._node_page(query)
         node = next((n for n in self._live_nodes() if n.id == rest[0]), None)
         if node is None or len(rest) != 1:
-            raise V3Error(404, "NotFound", f"no node {'/'.join(rest)}")
+            raise ApiError(404, "NotFound", f"no node {'/'.join(rest)}")
         if method == "GET":
             return 200, self._node_json(node)
         if method == "DELETE":
@@ -384,7 +367,7 @@ class V3Api:
                 node.state = "removing"
                 node.timeline = [(time.monotonic() + self._sandbox.activate_delay, None)]
             return 200, self._node_json(node)
-        raise V3Error(405, "MethodNotAllowed", f"{method} not allowed on a node")
+        raise ApiError(405, "MethodNotAllowed", f"{method} not allowed on a node")
 
     def _node_page(self, query: Mapping[str, list[str]]) -> dict[str, Any]:
         nodes = self._live_nodes()
@@ -405,13 +388,13 @@ class V3Api:
         filters: Mapping[str, str],
     ) -> dict[str, Any]:
         """One page of ``items`` (id, json) in order, after ``marker``, with a next link."""
-        limit = _limit(query, self._sandbox.page_size)
+        limit = page_limit(query, self._sandbox.page_size)
         start = 0
         if "marker" in query:
             ids = [item_id for item_id, _ in items]
             marker = query["marker"][0]
             if marker not in ids:
-                raise V3Error(422, "InvalidFormat", f"marker is not a {resource_type} id")
+                raise ApiError(422, "InvalidFormat", f"marker is not a {resource_type} id")
             start = ids.index(marker) + 1
         page, more = items[start : start + limit], len(items) > start + limit
         base = f"{self._api_url()}/{plural}?limit={limit}"
@@ -425,7 +408,8 @@ class V3Api:
             "total": len(items),
             "partial": more,
         }
-        return self._collection(resource_type, plural, [body for _, body in page], pagination)
+        data = [body for _, body in page]
+        return collection_json(f"{self._api_url()}/{plural}", resource_type, data, pagination)
 
     # -- shapes ----------------------------------------------------------------------------
 
@@ -451,7 +435,7 @@ class V3Api:
         if cluster is None:
             code = "NotFound" if status == 404 else "InvalidReference"
             message = f'clusters.management.cattle.io "{cluster_id}" not found'
-            raise V3Error(status, code, message)
+            raise ApiError(status, code, message)
         return cluster
 
     def _cluster_json(self, cluster: _Cluster) -> dict[str, Any]:
@@ -471,7 +455,7 @@ class V3Api:
             "actions": {"generateKubeconfig": f"{url}?action=generateKubeconfig"},
             "annotations": {},
             "labels": {},
-            "created": _iso(cluster.created),
+            "created": iso(cluster.created),
             "createdTS": int(cluster.created * 1000),
             "internal": False,
             "removed": None,
@@ -540,7 +524,7 @@ class V3Api:
             "state": token.state,
             "links": {"self": f"{self._api_url()}/clusterregistrationtokens/{token.id}"},
             "actions": {},
-            "created": _iso(token.created),
+            "created": iso(token.created),
             "createdTS": int(token.created * 1000),
             "removed": None,
             "transitioning": "no" if active else "yes",
@@ -580,34 +564,10 @@ class V3Api:
             "worker": "worker" in node.roles,
             "imported": False,
             "customConfig": {"address": node.ip, "label": dict(node.labels)},
-            "created": _iso(node.created),
+            "created": iso(node.created),
             "createdTS": int(node.created * 1000),
             "removed": None,
             "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, node.id)),
-        }
-
-    def _collection(
-        self,
-        resource_type: str,
-        plural: str,
-        data: list[dict[str, Any]],
-        pagination: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        url = f"{self._api_url()}/{plural}"
-        return {
-            "type": "collection",
-            "resourceType": resource_type,
-            "links": {"self": url},
-            "createTypes": {resource_type: url}
-            if resource_type == "clusterRegistrationToken"
-            else {},
-            "actions": {},
-            "data": data,
-            "sortLinks": {},
-            "pagination": pagination,
-            "sort": None,
-            "filters": {},
-            "createDefaults": {},
         }
 
     # -- bookkeeping -----------------------------------------------------------------------
@@ -618,42 +578,13 @@ class V3Api:
         return number
 
     def _live_nodes(self) -> list[_Node]:
-        return [n for n in sorted(self._nodes.values(), key=_number) if not n.gone]
+        return [n for n in sorted(self._nodes.values(), key=by_number) if not n.gone]
 
 
 def _node_labels(command: NodeAgentCommand) -> dict[str, str]:
     labels = {_ROLE_LABELS[role]: "true" for role in command.roles}
     labels.update(command.labels)
     return labels
-
-
-def _number(resource: _Token | _Node) -> int:
-    return resource.number
-
-
-def _only(method: str, allowed: str) -> None:
-    if method != allowed:
-        raise V3Error(405, "MethodNotAllowed", f"{method} is not allowed here")
-
-
-def _limit(query: Mapping[str, list[str]], default: int) -> int:
-    try:
-        limit = int((query.get("limit") or [str(default)])[0])
-    except ValueError as exc:
-        raise V3Error(422, "InvalidFormat", "limit must be a whole number") from exc
-    if limit < 1:
-        raise V3Error(422, "InvalidFormat", "limit must be at least 1")
-    return min(limit, MAX_PAGE_SIZE)
-
-
-def _json_body(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise V3Error(400, "InvalidBodyContent", "the body is not JSON") from exc
-    if not isinstance(body, dict):
-        raise V3Error(422, "InvalidBodyContent", "the body is not a JSON object")
-    return body
 
 
 def _group_ids(agent_boot: Any) -> frozenset[str] | None:

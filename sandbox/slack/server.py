@@ -32,6 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ..listener import Listener
+
 __all__ = ["SlackApiCall", "SlackSandbox"]
 
 # Fields that Slack's Web API accepts as JSON text inside a form-encoded body.
@@ -121,8 +123,7 @@ class SlackSandbox:
         self._ts_base = int(time.time())
         self._ts_counter = itertools.count(1)
         self._id_counter = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._listener: Listener | None = None
         self.base_url = ""
         self.add_user(bot_user_id, "rancher-exoscale-bot", is_bot=True)
 
@@ -132,25 +133,16 @@ class SlackSandbox:
         """Listen on 127.0.0.1 (a free port); return the Web API base URL, ending in ``/api/``."""
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-sandbox"
-        )
-        self._thread.daemon = True
-        self._thread.start()
+        self._listener = Listener(server, name="slack-sandbox", poll_interval=0.05)
         host, port = server.server_address[:2]
         self.base_url = f"http://{host}:{port}/api/"
         return self.base_url
 
     def stop(self) -> None:
         """Stop listening; recorded state stays readable."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
 
     def __enter__(self) -> SlackSandbox:
         self.start()

@@ -4,17 +4,7 @@ import pytest
 
 from provisioning.errors import ExoscaleRefused
 from provisioning.exoscale import ExoscaleClient
-from sandbox.exoscale import ExoscaleSandbox
-
-KEY, SECRET = "EXOcataloguetest", "catalogue-secret"
-
-
-@pytest.fixture
-def sandbox():
-    sb = ExoscaleSandbox({KEY: SECRET})
-    sb.start()
-    yield sb
-    sb.stop()
+from tests.provisioning.conftest import KEY, SECRET
 
 
 def exo(sandbox, zone="ch-gva-2"):

@@ -7,23 +7,7 @@ import pytest
 
 from provisioning.errors import ExoscaleAuthError, ExoscaleUnavailable, ProvisioningError
 from provisioning.exoscale import ExoscaleClient
-from sandbox.exoscale import ExoscaleSandbox
-
-KEY, SECRET = "EXOcredentialstest", "s3cret-that-must-never-show"
-
-
-@pytest.fixture
-def sandbox():
-    sb = ExoscaleSandbox({KEY: SECRET}, operation_delay=0.02, boot_delay=0.03)
-    sb.start()
-    yield sb
-    sb.stop()
-
-
-def client(sandbox, key=KEY, secret=SECRET, **overrides):
-    options = dict(timeout=2.0, retries=1, backoff=0.01, poll_interval=lambda t: 0.01)
-    options.update(overrides)
-    return ExoscaleClient(key, secret, "ch-gva-2", endpoint=sandbox.endpoint, **options)
+from tests.provisioning.conftest import KEY, SECRET, client
 
 
 def test_good_credentials_are_accepted(sandbox):

@@ -1,29 +1,18 @@
 """Faults: 429/500 retried where safe, timeouts instead of hangs, Operations that never end."""
 
 import time
+from functools import partial
 
 import pytest
 
 from commands.userdata import HOST_LABEL
 from provisioning.errors import ExoscaleUnavailable, OperationFailed
 from provisioning.exoscale import ExoscaleClient, InstanceSpec
-from sandbox.exoscale import ExoscaleSandbox
+from tests.provisioning.conftest import KEY, SECRET
+from tests.provisioning.conftest import client as quick_client
 
-KEY, SECRET = "EXOfaultstest", "faults-secret"
-
-
-@pytest.fixture
-def sandbox():
-    sb = ExoscaleSandbox({KEY: SECRET}, operation_delay=0.02, boot_delay=0.03)
-    sb.start()
-    yield sb
-    sb.stop()
-
-
-def client(sandbox, **overrides):
-    options = dict(timeout=2.0, retries=3, backoff=0.01, poll_interval=lambda t: 0.01)
-    options.update(overrides)
-    return ExoscaleClient(KEY, SECRET, "ch-gva-2", endpoint=sandbox.endpoint, **options)
+# Three retries: these tests answer up to two requests in a row with an error.
+client = partial(quick_client, retries=3)
 
 
 def spec(exo, name="web-1"):

@@ -4,33 +4,14 @@ import pytest
 
 from commands.ports import STANDARD_GROUP
 from provisioning.errors import ExoscaleRefused
-from provisioning.exoscale import ExoscaleClient
-from sandbox.exoscale import ExoscaleSandbox
+from tests.provisioning.conftest import client
 
-KEY, SECRET = "EXOgroupstest", "groups-secret"
 ANYWHERE = "0.0.0.0/0"
 
 
 @pytest.fixture
-def sandbox():
-    sb = ExoscaleSandbox({KEY: SECRET}, operation_delay=0.01, boot_delay=0.03)
-    sb.start()
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture
 def exo(sandbox):
-    return ExoscaleClient(
-        KEY,
-        SECRET,
-        "ch-gva-2",
-        endpoint=sandbox.endpoint,
-        timeout=2.0,
-        retries=1,
-        backoff=0.01,
-        poll_interval=lambda t: 0.01,
-    )
+    return client(sandbox)
 
 
 def tcp(port, **source):

@@ -5,35 +5,16 @@ from __future__ import annotations
 import pytest
 
 from commands.ports import STANDARD_GROUP, required_ports_v2
-from provisioning.exoscale import ExoscaleClient
-from sandbox.exoscale import ExoscaleSandbox
+from tests.provisioning.conftest import client
 
-KEY, SECRET = "EXOgroupsv2test", "groups-v2-secret"
 ANYWHERE = "0.0.0.0/0"
 RKE2_WORKER = required_ports_v2("rke2", ("worker",))
 RKE2_ALL = required_ports_v2("rke2", ("etcd", "controlplane", "worker"))
 
 
 @pytest.fixture
-def sandbox():
-    sb = ExoscaleSandbox({KEY: SECRET}, operation_delay=0.01, boot_delay=0.03)
-    sb.start()
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture
 def exo(sandbox):
-    return ExoscaleClient(
-        KEY,
-        SECRET,
-        "ch-gva-2",
-        endpoint=sandbox.endpoint,
-        timeout=2.0,
-        retries=1,
-        backoff=0.01,
-        poll_interval=lambda t: 0.01,
-    )
+    return client(sandbox)
 
 
 def from_group(protocol, port, group):

@@ -2,15 +2,16 @@
 
 import base64
 import time
+from functools import partial
 
 import pytest
 from exoscale.api.v2 import Client as SdkClient
 
 from commands.userdata import HOST_LABEL, LAUNCH_LABEL
-from provisioning.exoscale import ExoscaleClient, InstanceSpec
-from sandbox.exoscale import ExoscaleSandbox
+from provisioning.exoscale import InstanceSpec
+from tests.provisioning.conftest import KEY, SECRET
+from tests.provisioning.conftest import client as quick_client
 
-KEY, SECRET = "EXOlaunchtest", "launch-secret"
 USER_DATA = (
     "#cloud-config\n"
     "runcmd:\n"
@@ -18,18 +19,7 @@ USER_DATA = (
 )
 
 
-@pytest.fixture
-def sandbox():
-    sb = ExoscaleSandbox({KEY: SECRET}, operation_delay=0.02, boot_delay=0.03)
-    sb.start()
-    yield sb
-    sb.stop()
-
-
-def client(sandbox, **overrides):
-    options = dict(timeout=2.0, retries=2, backoff=0.01, poll_interval=lambda t: 0.01)
-    options.update(overrides)
-    return ExoscaleClient(KEY, SECRET, "ch-gva-2", endpoint=sandbox.endpoint, **options)
+client = partial(quick_client, retries=2)
 
 
 def specs(exo, count, *, launch="ab12cd34", name="web", disk=50, user_data=USER_DATA):

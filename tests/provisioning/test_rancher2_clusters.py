@@ -20,10 +20,8 @@ CLUSTERS = [
 
 @pytest.fixture
 def rancher():
-    sandbox = RancherSandbox(token=TOKEN, clusters=CLUSTERS)
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+    with RancherSandbox(token=TOKEN, clusters=CLUSTERS) as sandbox:
+        yield sandbox
 
 
 def client(sandbox: RancherSandbox) -> Rancher2Client:

@@ -7,8 +7,6 @@ on Exoscale, and the nodes seen in the cluster with their roles and labels.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from commands.options import parse_host_options
@@ -18,6 +16,7 @@ from provisioning.exoscale import ExoscaleClient, InstanceSpec
 from provisioning.rancher2 import Rancher2Client
 from sandbox.exoscale import ExoscaleSandbox
 from sandbox.rancher import RancherSandbox
+from tests.conftest import wait_for
 
 KEY, SECRET = "EXOrancher2e2e", "rancher2-e2e-secret"
 TOKEN = "token-e2e01:rancher2e2esecret"
@@ -87,16 +86,6 @@ def launch(exo, rancher, *, cluster_id, count, roles, labels="", group_id=None):
     return options
 
 
-def wait_for(predicate, timeout: float = 10.0, step: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(step)
-
-
 def ours(rancher, cluster_id):
     return [n for n in rancher.nodes(cluster_id) if n.labels.get(LAUNCH_LABEL) == LAUNCH]
 
@@ -111,7 +100,7 @@ def test_three_rke2_hosts_join_with_their_roles_and_labels(stack):
         found = ours(rancher, "c-m-rke2x")
         return found if len(found) == 3 and all(n.healthy for n in found) else None
 
-    nodes = wait_for(three_healthy)
+    nodes = wait_for(three_healthy, timeout=10.0)
     assert rancher_sandbox.refused == [] and exo_sandbox.boot_failures == []
     by_host = {n.labels[HOST_LABEL]: n for n in nodes}
     assert sorted(by_host) == [f"{LAUNCH}-{i}" for i in (1, 2, 3)]
@@ -132,7 +121,7 @@ def test_an_rke1_worker_joins_its_cluster(stack):
 
     launch(exo, rancher, cluster_id="c-rke1x", count=1, roles="worker")
 
-    [node] = wait_for(lambda: [n for n in ours(rancher, "c-rke1x") if n.healthy])
+    [node] = wait_for(lambda: [n for n in ours(rancher, "c-rke1x") if n.healthy], timeout=10.0)
     assert node.labels["node-role.kubernetes.io/worker"] == "true"
     assert "node-role.kubernetes.io/etcd" not in node.labels
     [raw] = rancher_sandbox.nodes
@@ -145,7 +134,7 @@ def test_a_group_without_the_node_ports_leaves_the_node_unavailable(stack):
 
     launch(exo, rancher, cluster_id="c-m-rke2x", count=1, roles="worker", group_id=bare)
 
-    [node] = wait_for(lambda: [n for n in ours(rancher, "c-m-rke2x") if n.unhealthy])
+    [node] = wait_for(lambda: [n for n in ours(rancher, "c-m-rke2x") if n.unhealthy], timeout=10.0)
     assert node.state == "unavailable"
     audit = exo.audit_group("bare", required_ports_v2("rke2", ("worker",)), driver="rke2").audit
     assert [str(p) for p in audit.missing] == ["UDP 8472", "TCP 9099", "TCP 10250"]

@@ -28,10 +28,8 @@ NODES = "/v3/nodes"
 
 @pytest.fixture
 def rancher():
-    sandbox = RancherSandbox(token=TOKEN, clusters=[{"id": "c-m-1", "kind": "rke2"}])
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+    with RancherSandbox(token=TOKEN, clusters=[{"id": "c-m-1", "kind": "rke2"}]) as sandbox:
+        yield sandbox
 
 
 def client(url: str, token: str = TOKEN, **kwargs) -> Rancher2Client:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import time
-from dataclasses import dataclass
 
 import pytest
 import yaml
@@ -12,7 +10,9 @@ import yaml
 from commands.options import parse_host_options
 from commands.userdata import HOST_LABEL, PUBLIC_IP_LOOKUP, render_user_data
 from provisioning.rancher2 import Rancher2Client
+from sandbox.exoscale import AgentBoot
 from sandbox.rancher import RancherSandbox
+from tests.conftest import wait_for
 
 TOKEN = "token-ab12c:nodestestsecret"
 NODES = "/v3/nodes"
@@ -22,48 +22,22 @@ CLUSTERS = [
 ]
 
 
-@dataclass(frozen=True)
-class AgentBoot:
-    """The shape ExoscaleSandbox.on_boot hands over."""
-
-    instance_id: str
-    name: str
-    zone: str
-    public_ip: str | None
-    argv: tuple[str, ...]
-    rules: tuple[dict, ...]
-    labels: dict
-    security_group_ids: tuple[str, ...] = ()
-
-
 @pytest.fixture
 def rancher():
-    sandbox = RancherSandbox(
+    with RancherSandbox(
         token=TOKEN,
         clusters=CLUSTERS,
         token_delay=0.01,
         register_delay=0.02,
         activate_delay=0.03,
-    )
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+    ) as sandbox:
+        yield sandbox
 
 
 def client(sandbox: RancherSandbox, **kwargs) -> Rancher2Client:
     options = {"timeout": 2.0, "retries": 1, "backoff": 0.01, "token_poll": 0.01}
     options.update(kwargs)
     return Rancher2Client(sandbox.url, TOKEN, **options)
-
-
-def wait_for(predicate, timeout: float = 3.0, step: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(step)
 
 
 def test_every_page_is_followed(rancher):
@@ -97,7 +71,9 @@ def test_a_booted_node_shows_its_roles_and_labels_once_active(rancher):
     argv = tuple(shlex.split(line))
     rancher.boot(AgentBoot("i-2", "web-2", "ch-gva-2", "203.0.113.9", argv, (), {}))
 
-    [node] = wait_for(lambda: [n for n in client(rancher).nodes("c-m-rke2x") if n.healthy])
+    [node] = wait_for(
+        lambda: [n for n in client(rancher).nodes("c-m-rke2x") if n.healthy], timeout=3.0
+    )
 
     assert (node.hostname, node.ip, node.state) == ("web-2", "203.0.113.9", "active")
     assert node.labels[HOST_LABEL] == "1a2b3c4d-2"
@@ -114,7 +90,7 @@ def test_remove_node_deletes_it_and_a_second_call_is_fine(rancher):
     rancher2 = client(rancher)
 
     rancher2.remove_node(node["id"])
-    wait_for(lambda: not rancher2.nodes("c-m-rke2x"))
+    wait_for(lambda: not rancher2.nodes("c-m-rke2x"), timeout=3.0)
     rancher2.remove_node(node["id"])
 
     deletes = [s for m, p, s in rancher.calls if m == "DELETE"]

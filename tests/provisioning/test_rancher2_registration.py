@@ -23,10 +23,8 @@ CLUSTERS = [
 
 @pytest.fixture
 def rancher():
-    sandbox = RancherSandbox(token=TOKEN, clusters=CLUSTERS, token_delay=0.05)
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+    with RancherSandbox(token=TOKEN, clusters=CLUSTERS, token_delay=0.05) as sandbox:
+        yield sandbox
 
 
 def client(sandbox: RancherSandbox, **kwargs) -> Rancher2Client:

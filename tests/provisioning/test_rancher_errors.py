@@ -24,10 +24,8 @@ SECRET = "s3cr3t-never-shown"
 
 @pytest.fixture
 def rancher():
-    sandbox = RancherSandbox("access", SECRET)
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+    with RancherSandbox("access", SECRET) as sandbox:
+        yield sandbox
 
 
 def client(url: str, secret: str = SECRET, **kwargs) -> RancherClient:

@@ -14,10 +14,8 @@ HOSTS = "/v2-beta/projects/1a5/hosts"
 
 @pytest.fixture
 def rancher():
-    sandbox = RancherSandbox("access", "secret")
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+    with RancherSandbox("access", "secret") as sandbox:
+        yield sandbox
 
 
 def client(sandbox: RancherSandbox, **kwargs) -> RancherClient:

@@ -15,10 +15,8 @@ TOKENS = "/v2-beta/projects/1a5/registrationtokens"
 
 @pytest.fixture
 def rancher():
-    sandbox = RancherSandbox("access", "secret", token_delay=0.05)
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+    with RancherSandbox("access", "secret", token_delay=0.05) as sandbox:
+        yield sandbox
 
 
 def client(sandbox: RancherSandbox, **kwargs) -> RancherClient:

@@ -11,10 +11,8 @@ from sandbox.rancher import RancherSandbox
 
 @pytest.fixture
 def rancher():
-    sandbox = RancherSandbox("access", "secret", activate_delay=0.03)
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+    with RancherSandbox("access", "secret", activate_delay=0.03) as sandbox:
+        yield sandbox
 
 
 def client(sandbox: RancherSandbox, **kwargs) -> RancherClient:

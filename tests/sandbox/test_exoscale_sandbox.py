@@ -8,6 +8,7 @@ import time
 import pytest
 
 from sandbox.exoscale import ExoscaleSandbox, sign
+from tests.conftest import wait_for
 
 KEY, SECRET = "EXOsandboxtest", "sandbox-secret"
 USER_DATA = base64.b64encode(b"#cloud-config\nruncmd:\n- [sh, -c, 'docker run x']\n").decode()
@@ -62,13 +63,6 @@ def create(sandbox, name="web-1", labels=None, zone="ch-gva-2", type_name="stand
     return call(sandbox, "POST", "/instance", body, zone=zone)
 
 
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def test_operations_stay_pending_then_succeed(sandbox):
     sandbox.operation_delay = 0.3
     _, op, _ = create(sandbox)
@@ -76,7 +70,9 @@ def test_operations_stay_pending_then_succeed(sandbox):
     assert op["state"] == "pending"
     assert ok(sandbox, "GET", f"/operation/{op['id']}")["state"] == "pending"
 
-    wait_for(lambda: ok(sandbox, "GET", f"/operation/{op['id']}")["state"] != "pending")
+    wait_for(
+        lambda: ok(sandbox, "GET", f"/operation/{op['id']}")["state"] != "pending", timeout=5.0
+    )
 
     assert time.monotonic() - started >= 0.25
     done = ok(sandbox, "GET", f"/operation/{op['id']}")
@@ -91,7 +87,9 @@ def test_instances_go_from_starting_to_running_with_a_public_ipv4(sandbox):
     first = ok(sandbox, "GET", f"/instance/{instance_id}")
     assert first["state"] == "starting"
 
-    wait_for(lambda: ok(sandbox, "GET", f"/instance/{instance_id}")["state"] == "running")
+    wait_for(
+        lambda: ok(sandbox, "GET", f"/instance/{instance_id}")["state"] == "running", timeout=5.0
+    )
 
     running = ok(sandbox, "GET", f"/instance/{instance_id}")
     assert running["public-ip"].startswith("198.51.100.")
@@ -129,8 +127,10 @@ def test_a_deleted_instance_is_destroying_then_gone(sandbox):
     delete = ok(sandbox, "DELETE", f"/instance/{instance_id}")
 
     assert ok(sandbox, "GET", f"/instance/{instance_id}")["state"] == "destroying"
-    wait_for(lambda: ok(sandbox, "GET", f"/operation/{delete['id']}")["state"] == "success")
-    wait_for(lambda: sandbox.instances == [])
+    wait_for(
+        lambda: ok(sandbox, "GET", f"/operation/{delete['id']}")["state"] == "success", timeout=5.0
+    )
+    wait_for(lambda: sandbox.instances == [], timeout=5.0)
     assert call(sandbox, "GET", f"/instance/{instance_id}")[0] == 404
 
 
@@ -144,7 +144,9 @@ def test_failed_operations_make_no_change(sandbox):
     assert (failed["state"], failed["reason"]) == ("failure", "fault")
     assert sandbox.instances == []
     _, second, _ = create(sandbox)
-    wait_for(lambda: ok(sandbox, "GET", f"/operation/{second['id']}")["state"] == "success")
+    wait_for(
+        lambda: ok(sandbox, "GET", f"/operation/{second['id']}")["state"] == "success", timeout=5.0
+    )
 
 
 def test_security_groups_with_rules_and_unique_names(sandbox):

@@ -14,10 +14,8 @@ PROJECT = "/v2-beta/projects/1a5"
 
 @pytest.fixture
 def rancher():
-    sandbox = RancherSandbox("access", "secret", token_delay=0.05, page_size=100)
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+    with RancherSandbox("access", "secret", token_delay=0.05, page_size=100) as sandbox:
+        yield sandbox
 
 
 def get(sandbox: RancherSandbox, path: str, auth=("access", "secret"), **kwargs):

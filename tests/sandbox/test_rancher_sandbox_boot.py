@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from functools import partial
 
 import pytest
 import requests
 
 from sandbox.rancher import RancherSandbox
+from tests.conftest import wait_for
+from tests.sandbox.conftest import agent_boot
 
 GROUP = "sg-rancher"
 LABELS = "tier=web&rancher-exoscale-bot.launch=ab12cd34&rancher-exoscale-bot.host=ab12cd34-1"
-
-
-@dataclass(frozen=True)
-class AgentBoot:
-    """The shape ExoscaleSandbox.on_boot hands over."""
-
-    instance_id: str
-    name: str
-    zone: str
-    public_ip: str | None
-    argv: tuple[str, ...]
-    rules: tuple[dict, ...]
-    labels: dict
-    security_group_ids: tuple[str, ...] = (GROUP,)
 
 
 def public(protocol: str, port: int) -> dict:
@@ -67,20 +55,7 @@ def agent_argv(url: str, *, labels: str | None = LABELS, ip: str = "198.51.100.7
     return argv
 
 
-def boot(argv, *, name="web-1", instance_id="i-1", rules=IPSEC_RULES, **kwargs) -> AgentBoot:
-    return AgentBoot(
-        instance_id, name, "ch-gva-2", "198.51.100.7", tuple(argv), rules, {}, **kwargs
-    )
-
-
-def wait_for(predicate, timeout: float = 2.0, step: float = 0.005):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(step)
+boot = partial(agent_boot, rules=IPSEC_RULES, group=GROUP)
 
 
 def start(**kwargs) -> RancherSandbox:

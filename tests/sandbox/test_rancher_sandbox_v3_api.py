@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 
 from sandbox.rancher import RancherSandbox
+from tests.conftest import wait_for
 
 TOKEN = "token-ab12c:v3apisecret"
 CLUSTERS = [
@@ -20,10 +19,8 @@ CLUSTERS = [
 
 @pytest.fixture
 def rancher():
-    sandbox = RancherSandbox(token=TOKEN, clusters=CLUSTERS, token_delay=0.05, page_size=2)
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
+    with RancherSandbox(token=TOKEN, clusters=CLUSTERS, token_delay=0.05, page_size=2) as sandbox:
+        yield sandbox
 
 
 def get(sandbox, path, token=TOKEN, **params):
@@ -34,16 +31,6 @@ def get(sandbox, path, token=TOKEN, **params):
 def post(sandbox, path, body, token=TOKEN):
     headers = {"Authorization": f"Bearer {token}"}
     return requests.post(f"{sandbox.url}{path}", headers=headers, json=body, timeout=2)
-
-
-def wait_for(predicate, timeout: float = 2.0, step: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(step)
 
 
 @pytest.mark.parametrize(

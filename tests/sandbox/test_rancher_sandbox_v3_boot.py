@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from functools import partial
 
 import pytest
 import requests
 
 from sandbox.rancher import CA_CHECKSUM, RancherSandbox
+from tests.conftest import wait_for
+from tests.sandbox.conftest import agent_boot
 
 TOKEN = "token-ab12c:v3bootsecret"
 GROUP = "sg-k8s"
@@ -18,20 +20,6 @@ CLUSTERS = [
     {"id": "c-rke1x", "name": "legacy", "kind": "rke1"},
     {"id": "c-eksxx", "name": "hosted", "kind": "imported"},
 ]
-
-
-@dataclass(frozen=True)
-class AgentBoot:
-    """The shape ExoscaleSandbox.on_boot hands over."""
-
-    instance_id: str
-    name: str
-    zone: str
-    public_ip: str | None
-    argv: tuple[str, ...]
-    rules: tuple[dict, ...]
-    labels: dict
-    security_group_ids: tuple[str, ...] = (GROUP,)
 
 
 def peer(protocol: str, start: int, end: int | None = None) -> dict:
@@ -50,7 +38,7 @@ OPEN = (peer("tcp", 1, 65535), peer("udp", 1, 65535))
 
 @pytest.fixture
 def rancher():
-    sandbox = RancherSandbox(
+    with RancherSandbox(
         "access",
         "secret",
         token=TOKEN,
@@ -58,20 +46,8 @@ def rancher():
         token_delay=0.01,
         register_delay=0.02,
         activate_delay=0.03,
-    )
-    sandbox.start()
-    yield sandbox
-    sandbox.stop()
-
-
-def wait_for(predicate, timeout: float = 2.0, step: float = 0.005):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(step)
+    ) as sandbox:
+        yield sandbox
 
 
 def registration_token(sandbox: RancherSandbox, cluster_id: str) -> str:
@@ -142,8 +118,7 @@ def docker_argv(url, token, *, roles=("--controlplane",)):
     ]
 
 
-def boot(argv, *, name="web-1", instance_id="i-1", rules=OPEN) -> AgentBoot:
-    return AgentBoot(instance_id, name, "ch-gva-2", "198.51.100.7", tuple(argv), rules, {})
+boot = partial(agent_boot, rules=OPEN, group=GROUP)
 
 
 @pytest.mark.parametrize("cluster_id", ["c-m-rke2x", "c-m-k3sxx"])

@@ -36,7 +36,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from commands.options import DEFAULTS, HostOptions, etcd_warning
+from commands.options import DEFAULTS, FIELDS, HostOptions, etcd_warning
 from commands.parse import COMMAND
 from commands.ports import NODE_ROLES, STANDARD_GROUP, PortAudit
 
@@ -62,22 +62,7 @@ REASON = "reason"
 CLUSTER = "cluster"
 ROLES = "roles"
 # Step 3's inputs use the FIELDS keys of commands.options as block and action ids.
-STEP3_FIELDS = (
-    "count",
-    "name",
-    "description",
-    "profile",
-    "template",
-    "disk",
-    "labels",
-    "engine_opt",
-    "engine_label",
-    "engine_env",
-    "engine_insecure_registry",
-    "engine_registry_mirror",
-    "engine_storage_driver",
-    "engine_install_url",
-)
+STEP3_FIELDS = tuple(f for f in FIELDS if f not in ("zone", "group", "network", "cluster", "roles"))
 # The Advanced section: Docker engine options, shown only where Docker runs the agent.
 ENGINE_FIELDS = tuple(key for key in STEP3_FIELDS if key.startswith("engine_"))
 

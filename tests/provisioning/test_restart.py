@@ -9,13 +9,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from storage import open_store
 from tests.provisioning.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _worker(db: Path, events: Path, stack: Stack, launch_id: str) -> subprocess.Popen:
+def _worker(db: Path, events: Path, stack: Stack, launch_id: str, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         [
             sys.executable,
@@ -26,20 +28,28 @@ def _worker(db: Path, events: Path, stack: Stack, launch_id: str) -> subprocess.
             stack.endpoint,
             stack.rancher_url,
             launch_id,
+            *extra,
         ],
         cwd=ROOT,
     )
 
 
-def test_killed_mid_launch_then_restarted_creates_five_and_reports_five_ready(tmp_path):
+@pytest.mark.parametrize(
+    ("rancher", "target"),
+    [("1.6", {}), ("2", {"cluster": "c-m-rke2x", "roles": "worker"})],
+)
+def test_killed_mid_launch_then_restarted_creates_five_and_reports_five_ready(
+    tmp_path, rancher, target
+):
     db, events = tmp_path / "bot.db", tmp_path / "events.jsonl"
     store = open_store(db)
-    with Stack(store=store) as stack:
+    extra = ("2",) if rancher == "2" else ()
+    with Stack(store=store, rancher2=rancher == "2") as stack:
         # Slow operations make the five sequential creations last long enough to kill mid-way.
         stack.exo.operation_delay = 0.4
-        launch = stack.approved_launch(count=5, name="node")
+        launch = stack.approved_launch(count=5, name="node", **target)
 
-        first = _worker(db, events, stack, launch.id)
+        first = _worker(db, events, stack, launch.id, *extra)
         try:
             stack.wait_for(lambda: len(stack.exo.instances) >= 2, timeout=30)
         finally:
@@ -49,7 +59,7 @@ def test_killed_mid_launch_then_restarted_creates_five_and_reports_five_ready(tm
         assert created_before_restart < 5
 
         stack.exo.operation_delay = 0.02
-        second = _worker(db, events, stack, launch.id)
+        second = _worker(db, events, stack, launch.id, *extra)
         try:
             stack.wait_for(
                 lambda: (

@@ -127,3 +127,25 @@ def thread_texts(world: SandboxedBot, message: Mapping[str, Any]) -> list[str]:
 
 def ephemeral_texts(world: SandboxedBot, user: str) -> list[str]:
     return [e["text"] for e in world.slack.ephemerals_for(user)]
+
+
+# Security-group rules as the Exoscale sandbox takes them, for groups made "in the portal".
+OPEN_SSH = {
+    "flow-direction": "ingress",
+    "protocol": "tcp",
+    "start-port": 22,
+    "end-port": 22,
+    "network": "0.0.0.0/0",
+}
+OPEN_DOCKER = {**OPEN_SSH, "start-port": 2376, "end-port": 2376}
+
+
+def ike_from_group(group: str) -> dict:
+    """UDP 500 open to the members of ``group`` (named, as in the sandbox's direct creation)."""
+    return {
+        "flow-direction": "ingress",
+        "protocol": "udp",
+        "start-port": 500,
+        "end-port": 500,
+        "security-group": {"name": group},
+    }

@@ -17,6 +17,15 @@ def no_slack(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+def assert_in_order(transcript: str, lines: list[str]) -> None:
+    """Each line appears in the transcript, after the one before it."""
+    position = 0
+    for line in lines:
+        found = transcript.find(line, position)
+        assert found >= 0, f"{line!r} missing or out of order"
+        position = found
+
+
 def test_without_a_slack_token_the_demo_tells_the_whole_story(no_slack, capsys) -> None:
     started = time.monotonic()
 
@@ -42,11 +51,7 @@ def test_without_a_slack_token_the_demo_tells_the_whole_story(no_slack, capsys) 
         "🎉 Done: approved by @bob, 2/2 ready.",
         "Rancher now lists: web-1 (active), web-2 (active).",
     ]
-    position = 0
-    for line in story:
-        found = transcript.find(line, position)
-        assert found >= 0, f"{line!r} missing or out of order"
-        position = found
+    assert_in_order(transcript, story)
     assert transcript.count("bot in the request's thread (also sent to #ops):") == 2
 
 
@@ -80,11 +85,7 @@ def test_the_demo_flag_plays_the_story_against_a_rancher_2_rke2_cluster(no_slack
         "🎉 Done: approved by @bob, 2/2 ready.",
         "Cluster prod (RKE2) now has the nodes: edge-1 (active, worker), edge-2 (active, worker).",
     ]
-    position = 0
-    for line in story:
-        found = transcript.find(line, position)
-        assert found >= 0, f"{line!r} missing or out of order"
-        position = found
+    assert_in_order(transcript, story)
     assert transcript.count("bot in the request's thread (also sent to #ops):") == 2
 
 

@@ -5,25 +5,19 @@ from __future__ import annotations
 import json
 
 from bot.sandboxed import SandboxedBot
-from tests.bot.conftest import ALICE, BOB, blocks_text, current, request_launch, wizard_to_step2
+from tests.bot.conftest import (
+    ALICE,
+    BOB,
+    OPEN_DOCKER,
+    OPEN_SSH,
+    blocks_text,
+    current,
+    ike_from_group,
+    request_launch,
+    wizard_to_step2,
+)
 
-OPEN_SSH = {
-    "flow-direction": "ingress",
-    "protocol": "tcp",
-    "start-port": 22,
-    "end-port": 22,
-    "network": "0.0.0.0/0",
-}
-
-
-OPEN_DOCKER = {**OPEN_SSH, "start-port": 2376, "end-port": 2376}
-IKE_FROM_GROUP = {
-    "flow-direction": "ingress",
-    "protocol": "udp",
-    "start-port": 500,
-    "end-port": 500,
-    "security-group": {"name": "web-sg"},
-}
+IKE_FROM_GROUP = ike_from_group("web-sg")
 
 
 def custom_launch(world: SandboxedBot, group_id: str) -> dict:

@@ -6,27 +6,16 @@ from bot import views
 from tests.bot.conftest import (
     ALICE,
     BOB,
+    OPEN_DOCKER,
+    OPEN_SSH,
     blocks_text,
     current,
+    ike_from_group,
     request_launch,
     wizard_to_step2,
 )
 
-OPEN_SSH = {
-    "flow-direction": "ingress",
-    "protocol": "tcp",
-    "start-port": 22,
-    "end-port": 22,
-    "network": "0.0.0.0/0",
-}
-OPEN_DOCKER = {**OPEN_SSH, "start-port": 2376, "end-port": 2376}
-IKE_FROM_GROUP = {
-    "flow-direction": "ingress",
-    "protocol": "udp",
-    "start-port": 500,
-    "end-port": 500,
-    "security-group": {"name": "rancher-machine"},
-}
+IKE_FROM_GROUP = ike_from_group("rancher-machine")
 
 
 def audit_of(view: dict) -> str:
